@@ -1,0 +1,39 @@
+/**
+ * One pino logger for the whole process. Secrets are redacted by path so that a careless
+ * `log.info({ body })` can never print a Label Studio token or a task-data password.
+ */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const SECRET_KEYS = [
+  'access_token',
+  'accessToken',
+  'token',
+  'password',
+  'task_data_password',
+  'authorization',
+  'Authorization',
+  'apiKey',
+  'api_key',
+  'secret',
+];
+
+/** Redaction paths: each secret key at the top level and up to three objects deep. */
+export const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]).concat([
+  'req.headers.authorization',
+  'req.headers["x-webhook-secret"]',
+  'req.headers.cookie',
+]);
+
+export function createLogger(level: string = 'info', destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
