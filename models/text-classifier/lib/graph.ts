@@ -1,0 +1,229 @@
+/**
+ * The text classifier as ONE self-contained ONNX graph (no vocabulary, no tokenizer outside):
+ *
+ *   text:string[N] → StringNormalizer(LOWER, C.UTF-8) → Tokenizer(regexp) → word n-grams
+ *     → MurmurHash3 → bucket = hash & (2^bits − 1) → weight per n-gram
+ *     → Gather(W[2^bits, C]) · weight → Σ over n-grams + b → Softmax | Sigmoid → probs:float[N, C]
+ *
+ * The featurizer variant stops after the weights and outputs (indices, weights) per n-gram slot.
+ * Training runs that variant through onnxruntime, so train and serve tokenise, lowercase and hash
+ * with the very same kernels (JS `toLowerCase` disagrees with glibc on 'İ' and final sigma).
+ */
+import {
+  DataType,
+  MS_DOMAIN,
+  buildModel,
+  encodeModel,
+  floatTensor,
+  int32Tensor,
+  int64Tensor,
+  node,
+  stringTensor,
+  valueInfo,
+  type NodeProto,
+  type TensorProto,
+} from './onnx-builder.js';
+
+export type ClassifierMode = 'single' | 'multiple';
+export type NgramOrder = 1 | 2 | 3;
+
+/**
+ * Tokens: one CJK/kana/Thai-family character at a time (those scripts have no spaces, so single
+ * characters plus their bigrams are the useful features; U+30FC is the kana length mark), otherwise maximal runs of letters,
+ * digits, underscore and combining marks (marks keep Devanagari/Arabic words whole).
+ * RE2 syntax; `[^\P{L}...]` reads "a letter that is not one of ...".
+ */
+const SPACELESS_SCRIPTS = '\\p{Han}\\p{Hiragana}\\p{Katakana}\\x{30FC}\\p{Thai}\\p{Lao}\\p{Khmer}\\p{Myanmar}';
+export const TOKEN_PATTERN = `[${SPACELESS_SCRIPTS}]|(?:[^\\P{L}${SPACELESS_SCRIPTS}]|[\\p{N}\\p{M}_])+`;
+
+/** Pads the Tokenizer output; it can never be a token because the pattern excludes '#'. */
+const PAD = '#';
+const NGRAM_SEPARATOR = ' ';
+export const OPSET_AI_ONNX = 20;
+export const OPSET_MS = 1;
+export const MIN_BITS = 8;
+export const MAX_BITS = 22;
+/** Slice end meaning "to the end of the axis". */
+const SLICE_END = 2 ** 62;
+
+export interface FeaturizerOptions {
+  /** log2 of the hash table size */
+  bits: number;
+  /** longest word n-gram (1 = unigrams only) */
+  ngramOrder: NgramOrder;
+  /** MurmurHash3 seed */
+  hashSeed: number;
+}
+
+export const DEFAULT_FEATURIZER_OPTIONS: FeaturizerOptions = { bits: 18, ngramOrder: 3, hashSeed: 0 };
+
+export interface ClassifierGraphOptions extends Partial<FeaturizerOptions> {
+  bits: number;
+  labels: string[];
+  mode: ClassifierMode;
+  /** W: 2^bits × C row-major, b: C. Omitted → zeros (uniform softmax / 0.5 sigmoid). */
+  weights?: { W: Float32Array; b: Float32Array };
+  metadata: Record<string, string>;
+}
+
+/** Tensor names shared by the builder, the featurizer, the artifact checks and the tests. */
+export const NAMES = {
+  input: 'text',
+  output: 'probs',
+  indices: 'indices',
+  weights: 'weights',
+  W: 'W',
+  b: 'b',
+} as const;
+
+export function resolveFeaturizerOptions(options: Partial<FeaturizerOptions>): FeaturizerOptions {
+  const resolved = { ...DEFAULT_FEATURIZER_OPTIONS, ...stripUndefined(options) };
+  assertFeaturizerOptions(resolved);
+  return resolved;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function assertFeaturizerOptions(o: FeaturizerOptions): void {
+  if (!Number.isInteger(o.bits) || o.bits < MIN_BITS || o.bits > MAX_BITS) {
+    throw new RangeError(`bits must be an integer in [${MIN_BITS}, ${MAX_BITS}], got ${o.bits}`);
+  }
+  if (![1, 2, 3].includes(o.ngramOrder)) throw new RangeError(`ngramOrder must be 1, 2 or 3, got ${o.ngramOrder}`);
+  if (!Number.isInteger(o.hashSeed) || o.hashSeed < 0 || o.hashSeed > 0x7fffffff) {
+    throw new RangeError(`hashSeed must be a non-negative 31-bit integer, got ${o.hashSeed}`);
+  }
+}
+
+/** Nodes + constants of the shared front half: raw strings → (bucket indices, weights), both [N, G]. */
+function featurizerNodes(o: FeaturizerOptions): { nodes: NodeProto[]; initializers: TensorProto[] } {
+  const nodes: NodeProto[] = [
+    // The default locale (en_US.UTF-8) is not installed on slim images and fails session creation;
+    // C.UTF-8 always exists and still lowercases all of Unicode.
+    node('StringNormalizer', [NAMES.input], ['lower'], { case_change_action: 'LOWER', locale: 'C.UTF-8' }),
+    node('Tokenizer', ['lower'], ['tokens'], { mark: 0, mincharnum: 1, pad_value: PAD, tokenexp: TOKEN_PATTERN }, MS_DOMAIN),
+    node('Equal', ['tokens', 'pad'], ['is_pad']),
+    node('Not', ['is_pad'], ['token_valid']),
+  ];
+  const gramNames = ['tokens'];
+  const validNames = ['token_valid'];
+  for (let n = 2; n <= o.ngramOrder; n++) {
+    nodes.push(...ngramNodes(n));
+    gramNames.push(`gram${n}`);
+    // Pads only trail, so an n-gram is real exactly when its last token is.
+    nodes.push(node('Slice', ['token_valid', `start${n - 1}`, 'end_max', 'axis1'], [`gram${n}_valid`]));
+    validNames.push(`gram${n}_valid`);
+  }
+  nodes.push(
+    node('Concat', gramNames, ['grams'], { axis: 1 }),
+    node('Concat', validNames, ['grams_valid'], { axis: 1 }),
+    node('Cast', ['grams_valid'], ['mask'], { to: DataType.FLOAT }),
+    // weight = 1/sqrt(#n-grams in the text): a length-normalised bag of n-grams (≈ L2 norm of the
+    // count vector when n-grams rarely repeat). Max(·, 1) keeps token-less texts at 0, not NaN.
+    node('ReduceSum', ['mask', 'axis1'], ['gram_count'], { keepdims: 1 }),
+    node('Max', ['gram_count', 'one'], ['gram_count_1']),
+    node('Sqrt', ['gram_count_1'], ['norm']),
+    node('Div', ['mask', 'norm'], [NAMES.weights]),
+    // positive=0 gives int32 (positive=1 would force uint32); the mask keeps the low bits either way.
+    node('MurmurHash3', ['grams'], ['hash'], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
+    node('BitwiseAnd', ['hash', 'bucket_mask'], [NAMES.indices]),
+  );
+  const initializers = [
+    stringTensor('pad', [], [PAD]),
+    stringTensor('separator', [], [NGRAM_SEPARATOR]),
+    int64Tensor('axis1', [1], [1]),
+    int64Tensor('end_max', [1], [SLICE_END]),
+    floatTensor('one', [], new Float32Array([1])),
+    int32Tensor('bucket_mask', [], [2 ** o.bits - 1]),
+    ...Array.from({ length: o.ngramOrder }, (_, k) => int64Tensor(`start${k}`, [1], [k])),
+    ...Array.from({ length: o.ngramOrder - 1 }, (_, k) => int64Tensor(`end_minus${k + 1}`, [1], [-(k + 1)])),
+  ];
+  return { nodes, initializers };
+}
+
+/**
+ * n-gram k of a row = tokens[k] ␠ tokens[k+1] ␠ … ␠ tokens[k+n−1], built from n shifted slices.
+ * With fewer than n tokens the slices are empty ([N, 0]) and so is the n-gram block.
+ */
+function ngramNodes(n: number): NodeProto[] {
+  const nodes: NodeProto[] = [];
+  const shifted = (i: number) => `gram${n}_part${i}`;
+  for (let i = 0; i < n; i++) {
+    const end = i === n - 1 ? 'end_max' : `end_minus${n - 1 - i}`;
+    nodes.push(node('Slice', ['tokens', `start${i}`, end, 'axis1'], [shifted(i)]));
+  }
+  let acc = shifted(0);
+  for (let i = 1; i < n; i++) {
+    const withSep = `gram${n}_acc${i}_sep`;
+    const next = i === n - 1 ? `gram${n}` : `gram${n}_acc${i}`;
+    nodes.push(node('StringConcat', [acc, 'separator'], [withSep]), node('StringConcat', [withSep, shifted(i)], [next]));
+    acc = next;
+  }
+  return nodes;
+}
+
+/** Scores: Σ_g weight[g] · W[index[g], :] + b — a Gather-based embedding bag over the n-grams. */
+function headNodes(mode: ClassifierMode): NodeProto[] {
+  return [
+    node('Gather', [NAMES.W, NAMES.indices], ['gathered'], { axis: 0 }), // [N, G, C]
+    node('Unsqueeze', [NAMES.weights, 'axis2'], ['weights3']), // [N, G, 1]
+    node('Mul', ['gathered', 'weights3'], ['weighted']),
+    node('ReduceSum', ['weighted', 'axis1'], ['scores'], { keepdims: 0 }), // [N, C]
+    node('Add', ['scores', NAMES.b], ['logits']),
+    mode === 'single'
+      ? node('Softmax', ['logits'], [NAMES.output], { axis: -1 })
+      : node('Sigmoid', ['logits'], [NAMES.output]),
+  ];
+}
+
+const OPSETS = { '': OPSET_AI_ONNX, [MS_DOMAIN]: OPSET_MS };
+
+/** Featurizer-only model: `text[N]` → `indices:int32[N, G]`, `weights:float[N, G]` (0 on padding). */
+export function buildFeaturizerGraph(options: Partial<FeaturizerOptions> = {}): Uint8Array {
+  const o = resolveFeaturizerOptions(options);
+  const { nodes, initializers } = featurizerNodes(o);
+  return encodeModel(
+    buildModel({
+      name: 'text_featurizer',
+      nodes,
+      initializers,
+      inputs: [valueInfo(NAMES.input, DataType.STRING, ['N'])],
+      outputs: [
+        valueInfo(NAMES.indices, DataType.INT32, ['N', 'G']),
+        valueInfo(NAMES.weights, DataType.FLOAT, ['N', 'G']),
+      ],
+      opsets: OPSETS,
+    }),
+  );
+}
+
+export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8Array {
+  const o = resolveFeaturizerOptions(options);
+  const classes = options.labels.length;
+  if (classes < 1) throw new RangeError('at least one label is required');
+  const rows = 2 ** o.bits;
+  const W = options.weights?.W ?? new Float32Array(rows * classes);
+  const b = options.weights?.b ?? new Float32Array(classes);
+  if (W.length !== rows * classes) throw new RangeError(`W must have 2^${o.bits} × ${classes} = ${rows * classes} values, got ${W.length}`);
+  if (b.length !== classes) throw new RangeError(`b must have ${classes} values, got ${b.length}`);
+
+  const front = featurizerNodes(o);
+  return encodeModel(
+    buildModel({
+      name: 'text_classifier',
+      nodes: [...front.nodes, ...headNodes(options.mode)],
+      initializers: [
+        ...front.initializers,
+        int64Tensor('axis2', [1], [2]),
+        floatTensor(NAMES.W, [rows, classes], W),
+        floatTensor(NAMES.b, [classes], b),
+      ],
+      inputs: [valueInfo(NAMES.input, DataType.STRING, ['N'])],
+      outputs: [valueInfo(NAMES.output, DataType.FLOAT, ['N', classes])],
+      opsets: OPSETS,
+      metadata: options.metadata,
+      docString: `Hashed ${o.ngramOrder}-gram linear text classifier (${options.mode} choice, ${classes} labels, 2^${o.bits} buckets)`,
+    }),
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * The composition root: builds stores, the model host, the queue and the pipeline for the configured
+ * mode, and tears them down in the right order. Routes receive this object; nothing else wires things.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+import { EventPipeline } from './pipeline/pipeline.js';
+import type { TrainingOutcome, TrainingProcessor, TrainingQueue } from './pipeline/queue.js';
+import { MemoryTrainingQueue } from './pipeline/memory-queue.js';
+import { TrainingThreadPool } from './pipeline/training-threads.js';
+import { loadModelClass } from './sdk/load-model.js';
+import { ModelHost } from './sdk/model-host.js';
+import type { ModelClass } from './sdk/model.js';
+import { initialVersionOf, VersionManager } from './sdk/versions.js';
+import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
+import { createStores, type Stores } from './store/index.js';
+
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  metrics: ServerMetrics;
+  stores: Stores;
+  host: ModelHost;
+  versions: VersionManager;
+  queue: TrainingQueue;
+  pipeline: EventPipeline;
+  /** Starts consuming training jobs in this process. */
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  log?: Logger;
+  /** Overrides MODEL (tests, programmatic use). */
+  ModelClass?: ModelClass;
+}
+
+const RETRY_BACKOFF_MS = 1_000;
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const ModelClass = options.ModelClass ?? (await loadModelClass(config.model));
+  const stores = await createStores(config);
+  const metrics = createServerMetrics();
+  const versions = new VersionManager(stores.versions, stores.artifacts, stores.feed, initialVersionOf(ModelClass, config), config.models.keepVersions);
+  const host = new ModelHost({
+    ModelClass,
+    projects: stores.projects,
+    state: stores.state,
+    artifacts: stores.artifacts,
+    versions,
+    feed: stores.feed,
+    log,
+    modelDir: config.modelDir,
+    labelStudio: config.labelStudio,
+    cache: { max: config.models.cacheMax, maxBytes: config.models.cacheMaxBytes, idleMs: config.models.idleUnloadMs },
+  });
+  const queueOptions = {
+    debounceMs: config.training.debounceMs,
+    concurrency: config.training.concurrency,
+    attempts: config.training.attempts,
+    backoffMs: RETRY_BACKOFF_MS,
+  };
+  const queue = await createQueue(config, stores, queueOptions, log);
+  const pipeline = new EventPipeline({
+    annotations: stores.annotations,
+    stats: stores.stats,
+    queue,
+    versions,
+    policy: { minAnnotations: config.training.minAnnotations, everyNChanges: config.training.everyNChanges },
+    log,
+    registry: metrics.registry,
+    onLabelConfig: async (projectId, labelConfig) => {
+      await host.model(projectId, labelConfig).catch((err: unknown) => {
+        log.warn({ projectId, err: err instanceof Error ? err.message : String(err) }, 'new label config refused by the model');
+      });
+    },
+  });
+
+  let pool: TrainingThreadPool | undefined;
+  const processor: TrainingProcessor = async (job, progress): Promise<TrainingOutcome> => {
+    pool ??= new TrainingThreadPool(config, log);
+    const outcome = await pool.run(job, progress);
+    // The thread stores the version; announcing it here reaches every process (memory or Redis feed).
+    if (outcome.version) await stores.feed.publish({ kind: 'version', projectId: job.projectId, version: outcome.version });
+    return outcome;
+  };
+
+  return {
+    config,
+    log,
+    metrics,
+    stores,
+    host,
+    versions,
+    queue,
+    pipeline,
+    startWorker: () => queue.startWorker(processor),
+    async close() {
+      await queue.close();
+      await pool?.close();
+      await host.close();
+      await stores.close();
+    },
+  };
+}
+
+async function createQueue(
+  config: Config,
+  stores: Stores,
+  options: ConstructorParameters<typeof MemoryTrainingQueue>[1],
+  log: Logger,
+): Promise<TrainingQueue> {
+  if (config.redisUrl) {
+    const { BullTrainingQueue } = await import('./pipeline/bull-queue.js');
+    return new BullTrainingQueue(config.redisUrl, options, log);
+  }
+  return new MemoryTrainingQueue(stores.jobs!, options, log);
+}

@@ -1,0 +1,175 @@
+/**
+ * In-process training queue for embedded mode (no REDIS_URL). Same semantics as the BullMQ options the
+ * spike settled on (`delay` + `deduplication {keepLastIfActive, replace}`): per project at most one job
+ * waiting and one running. Job records live in SQLite, so `/jobs/:id` survives restarts and jobs cut
+ * short by a crash are rescheduled at start-up.
+ */
+import type { Logger } from 'pino';
+import type { JobRecord, JobStore } from '../store/types.js';
+import type { QueueOptions, TrainingJob, TrainingProcessor, TrainingQueue, TrainingRequest } from './queue.js';
+
+interface ProjectSlot {
+  waiting?: { job: TrainingJob; timer: NodeJS.Timeout | undefined; readyAt: number };
+  running?: Promise<void>;
+}
+
+export class MemoryTrainingQueue implements TrainingQueue {
+  private readonly slots = new Map<string, ProjectSlot>();
+  private processor: TrainingProcessor | undefined;
+  private active = 0;
+  /** Projects whose waiting job is due but no concurrency slot was free. */
+  private readonly ready: string[] = [];
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly options: QueueOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async request(request: TrainingRequest, delayMs = this.options.debounceMs): Promise<string> {
+    const slot = this.slot(request.projectId);
+    if (slot.waiting) {
+      // Fold into the waiting job: newest data wins, and the quiet period starts again.
+      slot.waiting.job = { ...slot.waiting.job, event: request.event, payload: request.payload };
+      await this.update(slot.waiting.job.id, { event: request.event });
+      this.arm(request.projectId, delayMs);
+      return slot.waiting.job.id;
+    }
+    const id = await this.jobs.nextId();
+    const now = new Date().toISOString();
+    await this.jobs.put(newJobRecord(id, request, now));
+    slot.waiting = { job: { ...request, id, attempt: 1 }, timer: undefined, readyAt: 0 };
+    this.arm(request.projectId, delayMs);
+    return id;
+  }
+
+  job(id: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(id);
+  }
+
+  recentJobs(projectId: string, limit: number): Promise<JobRecord[]> {
+    return this.jobs.recent(projectId, limit);
+  }
+
+  /** Starts processing; jobs left unfinished by a previous process are failed and scheduled again. */
+  async startWorker(processor: TrainingProcessor): Promise<void> {
+    this.processor = processor;
+    for (const stale of await this.jobs.unfinished()) {
+      if (this.slots.get(stale.projectId)?.waiting?.job.id === stale.id) continue;
+      await this.jobs.put({ ...stale, status: 'failed', error: 'interrupted: the process stopped before this job finished', finishedAt: new Date().toISOString() });
+      await this.request({ projectId: stale.projectId, event: stale.event as TrainingRequest['event'], payload: null });
+      this.log.info({ projectId: stale.projectId, jobId: stale.id }, 'rescheduled training interrupted by a restart');
+    }
+    for (const projectId of this.slots.keys()) this.fireIfDue(projectId);
+  }
+
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const slot of this.slots.values()) if (slot.waiting?.timer) clearTimeout(slot.waiting.timer);
+    await Promise.all([...this.slots.values()].map((s) => s.running).filter(Boolean));
+  }
+
+  private slot(projectId: string): ProjectSlot {
+    let slot = this.slots.get(projectId);
+    if (!slot) this.slots.set(projectId, (slot = {}));
+    return slot;
+  }
+
+  private arm(projectId: string, delayMs: number): void {
+    const waiting = this.slots.get(projectId)?.waiting;
+    if (!waiting || this.closed) return;
+    if (waiting.timer) clearTimeout(waiting.timer);
+    waiting.readyAt = Date.now() + delayMs;
+    waiting.timer = setTimeout(() => {
+      waiting.timer = undefined;
+      this.fireIfDue(projectId);
+    }, delayMs);
+  }
+
+  private fireIfDue(projectId: string): void {
+    const slot = this.slots.get(projectId);
+    if (!slot?.waiting || slot.waiting.timer || slot.running || !this.processor || this.closed) return;
+    if (this.active >= this.options.concurrency) {
+      if (!this.ready.includes(projectId)) this.ready.push(projectId);
+      return;
+    }
+    const job = slot.waiting.job;
+    slot.waiting = undefined;
+    this.active++;
+    slot.running = this.run(job).finally(() => {
+      this.active--;
+      slot.running = undefined;
+      this.fireIfDue(projectId); // a request that came in during the run
+      const next = this.ready.shift();
+      if (next !== undefined) this.fireIfDue(next);
+      if (!slot.waiting && !slot.running) this.slots.delete(projectId);
+      if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+
+  private async run(job: TrainingJob): Promise<void> {
+    const started = Date.now();
+    await this.update(job.id, { status: 'active', startedAt: new Date(started).toISOString(), attempts: job.attempt });
+    try {
+      const outcome = await this.processor!(job, (fraction) => void this.update(job.id, { progress: fraction }));
+      await this.update(job.id, {
+        status: 'completed',
+        finishedAt: new Date().toISOString(),
+        durationMs: Date.now() - started,
+        progress: 1,
+        version: outcome.version,
+        result: { ...outcome },
+        error: null,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const slot = this.slot(job.projectId);
+      const retry = job.attempt < this.options.attempts && !slot.waiting && !this.closed;
+      await this.update(job.id, {
+        status: retry ? 'delayed' : 'failed',
+        error: message,
+        finishedAt: retry ? null : new Date().toISOString(),
+        durationMs: Date.now() - started,
+      });
+      this.log.warn({ projectId: job.projectId, jobId: job.id, attempt: job.attempt, err: message, retry }, 'training failed');
+      if (retry) {
+        slot.waiting = { job: { ...job, attempt: job.attempt + 1 }, timer: undefined, readyAt: 0 };
+        this.arm(job.projectId, this.options.backoffMs * 2 ** (job.attempt - 1));
+      }
+    }
+  }
+
+  private async update(id: string, patch: Partial<JobRecord>): Promise<void> {
+    const current = await this.jobs.get(id);
+    if (current) await this.jobs.put({ ...current, ...patch });
+  }
+
+  private isIdle(): boolean {
+    return [...this.slots.values()].every((s) => !s.waiting && !s.running);
+  }
+}
+
+export function newJobRecord(id: string, request: TrainingRequest, now: string): JobRecord {
+  return {
+    id,
+    projectId: request.projectId,
+    status: 'delayed',
+    event: request.event,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    attempts: 0,
+    progress: 0,
+    error: null,
+    version: null,
+    result: null,
+  };
+}

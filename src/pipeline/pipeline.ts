@@ -1,0 +1,122 @@
+/**
+ * The event pipeline's front door, used by the HTTP routes: apply a webhook event to the stores, update
+ * the project's stats, decide (policy) and request training (queue). Also the read side: stats and jobs.
+ */
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { TRAINING_ACTIONS, type WebhookEvent } from '../labelstudio/payloads.js';
+import type { VersionManager } from '../sdk/versions.js';
+import type { AnnotationStore, JobRecord, ProjectStats, StatsStore } from '../store/types.js';
+import { emptyStats } from '../store/stats.js';
+import { applyEvent } from './events.js';
+import { decideTraining, type TrainingPolicy } from './policy.js';
+import type { TrainingQueue } from './queue.js';
+
+export interface PipelineDeps {
+  annotations: AnnotationStore;
+  stats: StatsStore;
+  queue: TrainingQueue;
+  versions: VersionManager;
+  policy: TrainingPolicy;
+  log: Logger;
+  /** Called when PROJECT_UPDATED carries a new label config. */
+  onLabelConfig: (projectId: string, labelConfig: string) => Promise<void>;
+  registry: Registry;
+}
+
+export interface HandledEvent {
+  training: boolean;
+  job: string | null;
+  reason: string;
+}
+
+export interface ProjectStatsView extends ProjectStats {
+  annotations: { stored: number; usable: number; tasks: number };
+  servedVersion: string;
+  lastJob: JobSummary | null;
+  recentJobs: JobSummary[];
+}
+
+type JobSummary = Pick<JobRecord, 'id' | 'status' | 'event' | 'createdAt' | 'durationMs' | 'error' | 'version'>;
+
+const TRAINING_ACTION_SET: ReadonlySet<string> = new Set(TRAINING_ACTIONS);
+
+export class EventPipeline {
+  private readonly gauges;
+
+  constructor(private readonly d: PipelineDeps) {
+    this.gauges = {
+      labelStudio: new Gauge({
+        name: 'project_label_studio_counter',
+        help: "Label Studio's project counters as last received (finished_task_number, …)",
+        labelNames: ['project', 'counter'],
+        registers: [d.registry],
+      }),
+      changed: new Gauge({
+        name: 'project_annotations_changed_since_training',
+        help: 'Annotation changes received since the last training',
+        labelNames: ['project'],
+        registers: [d.registry],
+      }),
+    };
+  }
+
+  async handle(event: WebhookEvent): Promise<HandledEvent> {
+    const projectId = String(event.project.id);
+    const applied = await applyEvent(this.d.annotations, projectId, event);
+    if (applied.labelConfig !== undefined) await this.d.onLabelConfig(projectId, applied.labelConfig);
+    const stats = await this.d.stats.recordEvent(projectId, {
+      counters: applied.counters,
+      changes: applied.changes,
+      labelConfigChanged: applied.labelConfig !== undefined,
+    });
+    const finished = await this.finishedTasks(projectId, stats);
+    const decision = decideTraining(event.action, stats, finished, this.d.policy);
+    if (!decision.train) {
+      return { training: TRAINING_ACTION_SET.has(event.action), job: null, reason: decision.reason };
+    }
+    const job = await this.d.queue.request({ projectId, event: event.action as never, payload: event });
+    this.d.log.debug({ projectId, job, reason: decision.reason }, 'training requested');
+    return { training: true, job, reason: decision.reason };
+  }
+
+  async stats(projectId: string): Promise<ProjectStatsView | undefined> {
+    const stats = await this.d.stats.get(projectId);
+    const versions = await this.d.versions.list(projectId);
+    if (!stats && versions.length === 0) return undefined;
+    const [annotations, jobs] = await Promise.all([this.d.annotations.counts(projectId), this.d.queue.recentJobs(projectId, 10)]);
+    const recentJobs = jobs.map(summary);
+    return {
+      ...(stats ?? emptyStats(projectId)),
+      annotations,
+      servedVersion: versions[0]?.versions.current ?? (await this.d.versions.current(projectId)),
+      lastJob: recentJobs[0] ?? null,
+      recentJobs,
+    };
+  }
+
+  job(id: string): Promise<JobRecord | undefined> {
+    return this.d.queue.job(id);
+  }
+
+  /** Copies stats into Prometheus gauges; called on each /metrics scrape rather than per event. */
+  async refreshGauges(): Promise<void> {
+    for (const s of await this.d.stats.list()) {
+      for (const [counter, value] of Object.entries(s.labelStudio)) {
+        if (typeof value === 'number') this.gauges.labelStudio.set({ project: s.projectId, counter }, value);
+      }
+      this.gauges.changed.set({ project: s.projectId }, s.changedSinceTraining);
+    }
+  }
+
+  /** Label Studio's finished_task_number, or our own count when a payload lacks it. */
+  private async finishedTasks(projectId: string, stats: ProjectStats): Promise<number> {
+    const fromLabelStudio = stats.labelStudio.finished_task_number;
+    if (typeof fromLabelStudio === 'number') return fromLabelStudio;
+    return (await this.d.annotations.counts(projectId)).tasks;
+  }
+}
+
+function summary(job: JobRecord): JobSummary {
+  return { id: job.id, status: job.status, event: job.event, createdAt: job.createdAt, durationMs: job.durationMs, error: job.error, version: job.version };
+}

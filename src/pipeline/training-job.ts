@@ -1,0 +1,76 @@
+/**
+ * One training run, wherever it executes (a worker thread of the API process or of `npm run worker`):
+ * optional sync from Label Studio → read the annotation store → `Model.fit` → publish a new version.
+ * The job payload is only a trigger; the data is read when the job runs, so the newest data always wins.
+ */
+import type { Logger } from 'pino';
+import type { ModelHost } from '../sdk/model-host.js';
+import type { VersionManager } from '../sdk/versions.js';
+import type { TrainingExample } from '../sdk/types.js';
+import type { AnnotationStore, ProjectStore, StatsStore, StoredAnnotation } from '../store/types.js';
+import { isUsable } from '../store/annotations.js';
+import type { TrainingJob, TrainingOutcome } from './queue.js';
+import { syncFromLabelStudio, type LabelStudioCredentials } from './label-studio-sync.js';
+
+export interface TrainingDeps {
+  host: ModelHost;
+  versions: VersionManager;
+  annotations: AnnotationStore;
+  stats: StatsStore;
+  projects: ProjectStore;
+  labelStudio: LabelStudioCredentials;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export async function runTrainingJob(
+  deps: TrainingDeps,
+  job: TrainingJob,
+  progress: (fraction: number) => void,
+): Promise<TrainingOutcome> {
+  const started = Date.now();
+  const log = deps.log.child({ projectId: job.projectId, jobId: job.id });
+  // Changes pending now are the ones this run covers; those arriving during it keep their count.
+  const pending = (await deps.stats.get(job.projectId))?.changedSinceTraining ?? 0;
+  const sync = job.event === 'START_TRAINING' ? await syncFromLabelStudio(deps, job.projectId, log) : null;
+  const examples = toExamples(await deps.annotations.list(job.projectId));
+  log.info({ examples: examples.length, event: job.event, attempt: job.attempt }, 'training started');
+  const model = await deps.host.instantiate(job.projectId);
+  try {
+    const result = await model.fit(job.event, job.payload, {
+      examples,
+      jobId: job.id,
+      progress: (fraction) => progress(Math.min(1, Math.max(0, fraction))),
+      log,
+      signal: deps.signal,
+    });
+    const published = result?.artifact
+      ? await deps.versions.publish(job.projectId, { artifact: result.artifact, metrics: result.metrics ?? {}, jobId: job.id })
+      : undefined;
+    await deps.stats.consumeChanges(job.projectId, pending);
+    const outcome: TrainingOutcome = {
+      version: published?.version ?? null,
+      examples: examples.length,
+      metrics: result?.metrics ?? {},
+      sync,
+      durationMs: Date.now() - started,
+      ...(published ? {} : { note: `${model.constructor.name}.fit returned no artifact; the version is unchanged` }),
+    };
+    log.info({ version: outcome.version, ms: outcome.durationMs }, 'training finished');
+    return outcome;
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Usable annotations only (not cancelled, non-empty), grouped by task, newest first within a task. */
+export function toExamples(annotations: StoredAnnotation[]): TrainingExample[] {
+  return annotations.filter(isUsable).map((a) => ({
+    taskId: a.taskId,
+    annotationId: a.annotationId,
+    data: a.taskData,
+    result: a.result,
+    groundTruth: a.groundTruth,
+    updatedAt: a.updatedAt ? new Date(a.updatedAt).toISOString() : null,
+  }));
+}

@@ -1,0 +1,97 @@
+/**
+ * Training runs in worker threads so `Model.fit` never blocks the event loop that answers Label Studio.
+ * A small pool (TRAIN_CONCURRENCY threads, started lazily) runs one job per thread at a time; a thread
+ * that dies fails its job and is replaced.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { workerEntry } from '../util/worker-entry.js';
+import type { TrainingJob, TrainingOutcome } from './queue.js';
+
+export type ToThread = { type: 'run'; job: TrainingJob } | { type: 'stop' };
+export type FromThread =
+  | { type: 'progress'; jobId: string; fraction: number }
+  | { type: 'done'; jobId: string; outcome: TrainingOutcome }
+  | { type: 'failed'; jobId: string; error: string };
+
+interface Running {
+  job: TrainingJob;
+  resolve: (outcome: TrainingOutcome) => void;
+  reject: (err: Error) => void;
+  progress: (fraction: number) => void;
+}
+
+interface PooledThread {
+  worker: Worker;
+  running: Running | undefined;
+}
+
+export class TrainingThreadPool {
+  private readonly threads: PooledThread[] = [];
+  private readonly waiting: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  async run(job: TrainingJob, progress: (fraction: number) => void): Promise<TrainingOutcome> {
+    const thread = await this.acquire();
+    return new Promise<TrainingOutcome>((resolve, reject) => {
+      thread.running = { job, resolve, reject, progress };
+      thread.worker.postMessage({ type: 'run', job } satisfies ToThread);
+    }).finally(() => {
+      thread.running = undefined;
+      this.waiting.shift()?.();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.threads.map(async (t) => {
+        t.worker.postMessage({ type: 'stop' } satisfies ToThread);
+        const exited = new Promise((resolve) => t.worker.once('exit', resolve));
+        const timer = setTimeout(() => void t.worker.terminate(), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  private async acquire(): Promise<PooledThread> {
+    for (;;) {
+      if (this.closed) throw new Error('training pool is closed');
+      const free = this.threads.find((t) => !t.running);
+      if (free) return free;
+      if (this.threads.length < this.config.training.concurrency) return this.spawn();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private spawn(): PooledThread {
+    const entry = workerEntry(new URL('./training-thread.js', import.meta.url), { config: this.config });
+    const thread: PooledThread = { worker: new Worker(entry.filename, { workerData: entry.workerData }), running: undefined };
+    thread.worker.on('message', (msg: FromThread) => {
+      const running = thread.running;
+      if (!running || running.job.id !== msg.jobId) return;
+      if (msg.type === 'progress') running.progress(msg.fraction);
+      else if (msg.type === 'done') running.resolve(msg.outcome);
+      else running.reject(new Error(msg.error));
+    });
+    const onDeath = (reason: string) => {
+      this.threads.splice(this.threads.indexOf(thread), 1);
+      thread.running?.reject(new Error(`training thread died: ${reason}`));
+      if (!this.closed) this.log.error({ reason }, 'training thread died');
+      this.waiting.shift()?.();
+    };
+    thread.worker.on('error', (err) => onDeath(err.message));
+    thread.worker.on('exit', (code) => {
+      if (this.threads.includes(thread)) onDeath(`exit code ${code}`);
+    });
+    this.threads.push(thread);
+    return thread;
+  }
+}

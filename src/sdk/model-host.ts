@@ -1,0 +1,263 @@
+/**
+ * Hosts model instances: one per project, built on first use, cached, and rebuilt only when the label
+ * config or the served version changes. A rebuild happens beside the old instance, which keeps serving
+ * until the new one's `setup()` has finished (hot swap). The cache is bounded by count, bytes and idle time.
+ */
+import path from 'node:path';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { LabelInterface } from './label-config.js';
+import type { Model, ModelClass, ModelServices } from './model.js';
+import type { VersionManager } from './versions.js';
+import type { ArtifactStore, ChangeFeed, ProjectRecord, ProjectStore, StateStore } from '../store/types.js';
+import { TaskFileResolver } from '../labelstudio/files.js';
+import type { Json } from '../util/json.js';
+import { HttpError } from '../util/errors.js';
+import { safePathSegment } from '../util/ids.js';
+
+export interface ModelHostOptions {
+  ModelClass: ModelClass;
+  projects: ProjectStore;
+  state: StateStore;
+  artifacts: ArtifactStore;
+  versions: VersionManager;
+  feed: ChangeFeed;
+  log: Logger;
+  modelDir: string;
+  labelStudio: { url: string | undefined; apiKey: string | undefined; allowedFileHosts: string[] };
+  cache: { max: number; maxBytes: number; idleMs: number };
+}
+
+/** A model refused its project (its `setup()` threw): answered 422 with the model's message. */
+export class ModelSetupError extends HttpError {
+  constructor(projectId: string, cause: unknown) {
+    super(422, 'model_setup_failed', `model setup failed for project ${projectId}: ${errorMessage(cause)}`);
+  }
+}
+
+const RETIRE_GRACE_MS = 5_000;
+
+interface Entry {
+  labelConfig: string;
+  version: string;
+  model: Model;
+}
+
+export class ModelHost {
+  private readonly entries: LRUCache<string, Entry>;
+  /** In-flight builds, so concurrent first requests share one build. */
+  private readonly building = new Map<string, Promise<Entry>>();
+  /** Parsed label configs by config text: projects sharing a config parse it once. */
+  private readonly interfaces = new LRUCache<string, LabelInterface>({ max: 500 });
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly o: ModelHostOptions) {
+    this.entries = new LRUCache<string, Entry>({
+      max: o.cache.max,
+      maxSize: o.cache.maxBytes,
+      sizeCalculation: (e) => Math.max(1, e.model.memoryBytes),
+      ttl: o.cache.idleMs || undefined,
+      updateAgeOnGet: true,
+      dispose: (entry, _key, reason) => {
+        if (reason !== 'set') this.retire(entry.model);
+      },
+    });
+    this.unsubscribe = o.feed.subscribe((change) => {
+      if (change.kind === 'config') this.evict(change.projectId);
+      else void this.refresh(change.projectId);
+    });
+  }
+
+  get modelClassName(): string {
+    return this.o.ModelClass.name;
+  }
+
+  /** Parses (or reuses) a label config; throws LabelConfigError for bad XML. */
+  labelInterface(labelConfig: string): LabelInterface {
+    let parsed = this.interfaces.get(labelConfig);
+    if (!parsed) {
+      parsed = new LabelInterface(labelConfig);
+      this.interfaces.set(labelConfig, parsed);
+    }
+    return parsed;
+  }
+
+  /** Registers or updates a project (from `/setup`), returns its model once built. */
+  async register(record: Omit<ProjectRecord, 'updatedAt'>): Promise<Model> {
+    this.labelInterface(record.labelConfig); // refuse a bad config before storing it
+    const existing = await this.o.projects.get(record.id);
+    const changed =
+      !existing ||
+      existing.labelConfig !== record.labelConfig ||
+      existing.uid !== record.uid ||
+      JSON.stringify(existing.extraParams) !== JSON.stringify(record.extraParams) ||
+      existing.hostname !== record.hostname ||
+      existing.accessToken !== record.accessToken ||
+      existing.trusted !== record.trusted;
+    if (changed) {
+      await this.o.projects.put({ ...record, updatedAt: new Date().toISOString() });
+      await this.o.versions.ensure(record.id);
+      if (existing) {
+        this.evict(record.id);
+        await this.o.feed.publish({ kind: 'config', projectId: record.id });
+      }
+    }
+    return this.model(record.id);
+  }
+
+  /**
+   * The project's model. `labelConfigHint` is `/predict`'s `label_config`: when it differs from what the
+   * project has (or the project was never set up), it becomes the project's config, as in the reference.
+   */
+  async model(projectId: string, labelConfigHint?: string | null): Promise<Model> {
+    const cached = this.entries.get(projectId);
+    if (cached && (labelConfigHint == null || labelConfigHint === cached.labelConfig)) return cached.model;
+    if (labelConfigHint != null && (!cached || cached.labelConfig !== labelConfigHint)) {
+      await this.adoptConfig(projectId, labelConfigHint);
+    }
+    return (await this.build(projectId)).model;
+  }
+
+  /** What `/setup` stored for a project (webhook authorization reads it). */
+  projectRecord(projectId: string): Promise<ProjectRecord | undefined> {
+    return this.o.projects.get(projectId);
+  }
+
+  /** Version served for a project right now (builds the model if needed). */
+  async servedVersion(projectId: string): Promise<string> {
+    return (await this.model(projectId)).modelVersion;
+  }
+
+  /** A fresh, uncached instance for training: the worker's `fit` must not share a serving instance. */
+  async instantiate(projectId: string): Promise<Model> {
+    const record = await this.recordOf(projectId);
+    const version = await this.o.versions.current(projectId);
+    return this.construct(record, version);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    const models = [...this.entries.values()].map((e) => e.model);
+    this.entries.clear();
+    await Promise.all(models.map((m) => this.disposeModel(m)));
+  }
+
+  private async adoptConfig(projectId: string, labelConfig: string): Promise<void> {
+    this.labelInterface(labelConfig);
+    const existing = await this.o.projects.get(projectId);
+    if (existing?.labelConfig === labelConfig) return;
+    await this.o.projects.put({
+      id: projectId,
+      uid: existing?.uid ?? projectId,
+      labelConfig,
+      extraParams: existing?.extraParams ?? null,
+      hostname: existing?.hostname,
+      accessToken: existing?.accessToken,
+      trusted: existing?.trusted ?? false,
+      updatedAt: new Date().toISOString(),
+    });
+    this.evict(projectId);
+    if (existing) await this.o.feed.publish({ kind: 'config', projectId });
+  }
+
+  private build(projectId: string): Promise<Entry> {
+    let pending = this.building.get(projectId);
+    if (!pending) {
+      pending = this.buildEntry(projectId).finally(() => this.building.delete(projectId));
+      this.building.set(projectId, pending);
+    }
+    return pending;
+  }
+
+  private async buildEntry(projectId: string): Promise<Entry> {
+    const record = await this.recordOf(projectId);
+    const version = await this.o.versions.current(projectId);
+    const model = await this.construct(record, version);
+    const entry = { labelConfig: record.labelConfig, version, model };
+    const previous = this.entries.peek(projectId);
+    this.entries.set(projectId, entry);
+    if (previous && previous.model !== model) this.retire(previous.model);
+    return entry;
+  }
+
+  /** Hot swap after a version change: build beside the old instance, then replace it. */
+  private async refresh(projectId: string): Promise<void> {
+    const entry = this.entries.peek(projectId);
+    if (!entry) return;
+    try {
+      if ((await this.o.versions.current(projectId)) === entry.version) return;
+      await this.build(projectId);
+    } catch (err) {
+      this.o.log.error({ projectId, err: errorMessage(err) }, 'new model version failed to load; keeping the previous one');
+    }
+  }
+
+  private evict(projectId: string): void {
+    this.entries.delete(projectId);
+  }
+
+  private async recordOf(projectId: string): Promise<ProjectRecord> {
+    const record = await this.o.projects.get(projectId);
+    if (record) return record;
+    // Never set up and no label config given: an empty config, as Label Studio's own tests do.
+    return { id: projectId, uid: projectId, labelConfig: '<View></View>', extraParams: null, hostname: undefined, accessToken: undefined, trusted: false, updatedAt: new Date(0).toISOString() };
+  }
+
+  private async construct(record: ProjectRecord, version: string): Promise<Model> {
+    const log = this.o.log.child({ projectId: record.id, modelVersion: version });
+    const model = new this.o.ModelClass({
+      projectId: record.id,
+      labelConfig: record.labelConfig,
+      labelInterface: this.labelInterface(record.labelConfig),
+      extraParams: record.extraParams,
+      modelVersion: version,
+      services: this.services(record, log),
+    });
+    try {
+      await model.setup();
+    } catch (err) {
+      await this.disposeModel(model);
+      throw new ModelSetupError(record.id, err);
+    }
+    return model;
+  }
+
+  private services(record: ProjectRecord, log: Logger): ModelServices {
+    const { state, versions, artifacts } = this.o;
+    let files: TaskFileResolver | undefined;
+    const resolver = () =>
+      (files ??= new TaskFileResolver({
+        // The operator's LABEL_STUDIO_URL wins over /setup's hostname, which may not be reachable from here.
+        labelStudioUrl: this.o.labelStudio.url ?? record.hostname ?? undefined,
+        token: this.o.labelStudio.apiKey ?? record.accessToken ?? undefined,
+        allowedHosts: this.o.labelStudio.allowedFileHosts,
+        cacheDir: path.join(this.o.modelDir, 'files', safePathSegment(record.id)),
+      }));
+    return {
+      log,
+      getState: (key) => state.get(record.id, key),
+      setState: (key, value: Json) => state.set(record.id, key, value),
+      bumpVersion: async () => (await versions.publish(record.id)).version,
+      loadArtifact: (version) => artifacts.get(record.id, version),
+      getLocalPath: (url, taskId) => resolver().getLocalPath(url, taskId),
+      preloadTaskData: (data) => resolver().preloadTaskData(data),
+    };
+  }
+
+  /** Disposes a replaced instance after a grace period, so requests already using it can finish. */
+  private retire(model: Model): void {
+    setTimeout(() => void this.disposeModel(model), RETIRE_GRACE_MS).unref();
+  }
+
+  private async disposeModel(model: Model): Promise<void> {
+    try {
+      await model.dispose();
+    } catch (err) {
+      this.o.log.warn({ projectId: model.projectId, err: errorMessage(err) }, 'model dispose failed');
+    }
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

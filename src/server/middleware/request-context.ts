@@ -1,0 +1,33 @@
+/**
+ * Request id, one structured log line and one histogram observation per request. Kept cheap: it runs on
+ * every /predict and /webhook (no body logging, no allocation beyond the log object).
+ */
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { ServerMetrics } from '../metrics.js';
+
+const QUIET_ROUTES = new Set(['/health', '/', '/metrics']);
+const idPrefix = crypto.randomBytes(3).toString('hex');
+let sequence = 0;
+
+export function requestContext(log: Logger, metrics: ServerMetrics): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `${idPrefix}-${++sequence}`;
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      // The matched route pattern keeps label cardinality bounded (never the raw URL).
+      const route = req.route?.path ? String(req.route.path) : res.statusCode === 404 ? 'unmatched' : req.path;
+      metrics.requestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      const line = { reqId: id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e5) / 100 };
+      if (res.statusCode >= 500) log.error(line, 'request failed');
+      else if (QUIET_ROUTES.has(req.path)) log.debug(line, 'request');
+      else log.info(line, 'request');
+    });
+    next();
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Storage interfaces. Two implementations sit behind each: SQLite/files under MODEL_DIR (embedded mode)
+ * and Redis (distributed mode, shared by every API and worker process). Everything above this folder
+ * talks to these interfaces only.
+ */
+import type { Json } from '../util/json.js';
+
+/** What `/setup` registered for a project. `accessToken` is kept for calling Label Studio back; never logged or returned. */
+export interface ProjectRecord {
+  /** Label Studio's numeric project id, as a string ("12"). */
+  id: string;
+  /** The `<id>.<created_ts>` uid Label Studio sends in `/setup` and `/predict`. */
+  uid: string;
+  labelConfig: string;
+  extraParams: Json;
+  hostname: string | undefined;
+  accessToken: string | undefined;
+  /** True when the registering `/setup` passed basic auth (or auth is off): lets unauthenticated webhooks in. */
+  trusted: boolean;
+  updatedAt: string;
+}
+
+export interface ProjectStore {
+  get(projectId: string): Promise<ProjectRecord | undefined>;
+  put(record: ProjectRecord): Promise<void>;
+  list(): Promise<ProjectRecord[]>;
+}
+
+/** Per-project key/value state behind `Model.get/set/has`. Values are any JSON. */
+export interface StateStore {
+  get(projectId: string, key: string): Promise<Json | undefined>;
+  set(projectId: string, key: string, value: Json): Promise<void>;
+  delete(projectId: string, key: string): Promise<void>;
+}
+
+export interface ModelVersionInfo {
+  version: string;
+  createdAt: string;
+  /** Validation metrics and anything else the trainer reported. */
+  metrics: Record<string, Json>;
+  /** Present when the version has a trained artifact. */
+  artifact: { bytes: number; sha256: string } | undefined;
+  jobId: string | undefined;
+}
+
+export interface ProjectVersions {
+  /** The version served and reported by `/setup`. */
+  current: string;
+  /** True when an operator pinned `current`; new trainings then do not move it. */
+  pinned: boolean;
+  /** Newest first, at most MODEL_KEEP_VERSIONS with artifacts. */
+  versions: ModelVersionInfo[];
+}
+
+export interface VersionStore {
+  get(projectId: string): Promise<ProjectVersions | undefined>;
+  /** Atomically applies `change` to the project's versions (created from `initial` when absent). */
+  update(
+    projectId: string,
+    initial: () => ProjectVersions,
+    change: (current: ProjectVersions) => ProjectVersions,
+  ): Promise<ProjectVersions>;
+  list(): Promise<Array<{ projectId: string; versions: ProjectVersions }>>;
+}
+
+/** Trained model files, addressed by project and version. Writes are atomic. */
+export interface ArtifactStore {
+  put(projectId: string, version: string, bytes: Uint8Array): Promise<void>;
+  get(projectId: string, version: string): Promise<Uint8Array | undefined>;
+  delete(projectId: string, version: string): Promise<void>;
+}
+
+/** Change notifications between processes: a new version published, a label config changed. */
+export interface ChangeFeed {
+  publish(change: ProjectChange): Promise<void>;
+  subscribe(listener: (change: ProjectChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+export type ProjectChange =
+  | { kind: 'version'; projectId: string; version: string }
+  | { kind: 'config'; projectId: string };
+
+/** One annotation as stored: what training needs from the webhook payload (contract §5.2). */
+export interface StoredAnnotation {
+  annotationId: number;
+  taskId: number;
+  result: Array<Record<string, unknown>>;
+  taskData: Record<string, unknown>;
+  /** Milliseconds since the epoch from the annotation's `updated_at` (0 when absent). */
+  updatedAt: number;
+  cancelled: boolean;
+  groundTruth: boolean;
+}
+
+export interface AnnotationCounts {
+  /** Every stored annotation, cancelled and empty ones included. */
+  stored: number;
+  /** Those usable for training: not cancelled, non-empty result. */
+  usable: number;
+  /** Distinct tasks with a usable annotation. */
+  tasks: number;
+}
+
+/**
+ * Project → task → annotation. Writes are idempotent and order-tolerant: an older `updatedAt` never
+ * overwrites a newer one, and a deleted annotation id stays deleted (tombstone) if a late update arrives.
+ * Each write returns how many annotations it actually changed.
+ */
+export interface AnnotationStore {
+  upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number>;
+  remove(projectId: string, annotationIds: number[]): Promise<number>;
+  removeTasks(projectId: string, taskIds: number[]): Promise<number>;
+  list(projectId: string): Promise<StoredAnnotation[]>;
+  counts(projectId: string): Promise<AnnotationCounts>;
+}
+
+/** Label Studio's counters as last received, plus our own bookkeeping. */
+export interface ProjectStats {
+  projectId: string;
+  labelStudio: Record<string, number | null>;
+  labelStudioUpdatedAt: string | null;
+  /** Annotation writes since the last successful training started. */
+  changedSinceTraining: number;
+  eventsReceived: number;
+  lastEventAt: string | null;
+  labelConfigChangedAt: string | null;
+}
+
+export interface StatsStore {
+  get(projectId: string): Promise<ProjectStats | undefined>;
+  /** Records one event: counters (if any), `changes` annotation writes; returns the updated stats. */
+  recordEvent(
+    projectId: string,
+    event: { counters?: Record<string, number | null>; changes: number; labelConfigChanged?: boolean },
+  ): Promise<ProjectStats>;
+  /** After a successful training that started when `consumed` changes were pending. */
+  consumeChanges(projectId: string, consumed: number): Promise<void>;
+  list(): Promise<ProjectStats[]>;
+}
+
+export type JobStatus = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+
+export interface JobRecord {
+  id: string;
+  projectId: string;
+  status: JobStatus;
+  /** The action that (last) triggered it. */
+  event: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  attempts: number;
+  progress: number;
+  error: string | null;
+  /** The version this training published. */
+  version: string | null;
+  result: Record<string, unknown> | null;
+}
+
+/** Job records of the in-process queue (BullMQ keeps its own in Redis). */
+export interface JobStore {
+  put(job: JobRecord): Promise<void>;
+  get(id: string): Promise<JobRecord | undefined>;
+  recent(projectId: string, limit: number): Promise<JobRecord[]>;
+  unfinished(): Promise<JobRecord[]>;
+  /** A new, never reused job id. */
+  nextId(): Promise<string>;
+}
