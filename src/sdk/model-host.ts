@@ -63,7 +63,8 @@ export class ModelHost {
       },
     });
     this.unsubscribe = o.feed.subscribe((change) => {
-      if (change.kind === 'config') this.evict(change.projectId);
+      if (change.kind === 'config' && change.projectId === '*') this.entries.clear();
+      else if (change.kind === 'config') this.evict(change.projectId);
       else void this.refresh(change.projectId);
     });
   }
@@ -240,7 +241,7 @@ export class ModelHost {
       bumpVersion: async () => (await versions.publish(record.id)).version,
       loadArtifact: (version) => artifacts.get(record.id, version),
       getLocalPath: (url, taskId) => resolver().getLocalPath(url, taskId),
-      preloadTaskData: (data) => resolver().preloadTaskData(data),
+      preloadTaskData: (data, taskId) => resolver().preloadTaskData(data, { taskId }),
     };
   }
 

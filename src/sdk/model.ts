@@ -34,7 +34,7 @@ export interface ModelServices {
   /** The stored artifact of a version of this project, if any. */
   loadArtifact(version: string): Promise<Uint8Array | undefined>;
   getLocalPath(url: string, taskId?: number): Promise<string>;
-  preloadTaskData(data: unknown): Promise<unknown>;
+  preloadTaskData(data: unknown, taskId: number | undefined): Promise<unknown>;
 }
 
 export type ModelClass = (new (init: ModelInit) => Model) & {
@@ -118,9 +118,9 @@ export abstract class Model {
     return this.#services.getLocalPath(url, taskId);
   }
 
-  /** A copy of the task data with every Label Studio file reference replaced by the file's text. */
-  preloadTaskData<T>(data: T): Promise<T> {
-    return this.#services.preloadTaskData(data) as Promise<T>;
+  /** A copy of `task.data` with every Label Studio file reference (upload, local file, cloud URI) replaced by the file's text. */
+  preloadTaskData(task: Task): Promise<Task['data']> {
+    return this.#services.preloadTaskData(task.data, task.id) as Promise<Task['data']>;
   }
 
   /** Shortcut for `labelInterface.firstTagOccurrence`. */

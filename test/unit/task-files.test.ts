@@ -158,7 +158,7 @@ describe('TaskFileResolver.getLocalPath', () => {
     async (uri) => {
       const ls = await fakeLs({ files: { [uri]: `object ${uri}` } });
       const resolver = resolverFor(ls, { allowedHosts: [] });
-      const withBucket = resolverFor(ls, { allowedHosts: [new URL(ls.bucketUrl).host] });
+      const withBucket = resolverFor(ls, { allowedHosts: [ls.bucketHost] });
 
       // Without the bucket in the allowed hosts, the presign redirect is refused before reaching it.
       const refused = await rejectionOf(resolver.getLocalPath(uri, 42));
@@ -271,7 +271,7 @@ describe('TaskFileResolver.getLocalPath', () => {
     expect(ls.requests).toHaveLength(6);
   });
 
-  it('refuses a file over the size cap announced by Content-Length', async () => {
+  it('refuses a file over the size cap (announced by Content-Length)', async () => {
     const ls = await fakeLs({ files: { '/data/upload/7/big.bin': Buffer.alloc(5_000, 1) } });
 
     const error = await rejectionOf(resolverFor(ls, { maxBytes: 4_096 }).getLocalPath('/data/upload/7/big.bin'));
@@ -288,7 +288,7 @@ describe('TaskFileResolver.getLocalPath', () => {
     expect(error).toMatchObject({ code: 'too_large' });
     expect(await readdir(cacheDir)).toEqual([]);
 
-    // Just under the cap, the same chunked transfer is accepted.
+    // Exactly at the cap, the same chunked transfer is accepted.
     const file = await resolverFor(ls, { maxBytes: 300_000 }).getLocalPath('/data/upload/7/big.bin');
     expect((await readFile(file)).length).toBe(300_000);
   });
@@ -393,7 +393,7 @@ describe('TaskFileResolver.preloadTaskData', () => {
         's3://bucket/c.txt': 'text of c',
       },
     });
-    const resolver = resolverFor(ls, { allowedHosts: [new URL(ls.bucketUrl).host] });
+    const resolver = resolverFor(ls, { allowedHosts: [ls.bucketHost] });
     const data = {
       text: 'this is text',
       sentence: 'see https://example.com/a.jpg for details',

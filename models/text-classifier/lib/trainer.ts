@@ -47,6 +47,8 @@ export interface FitProgress {
   epochs: number;
   /** mean training loss of the epoch */
   loss: number;
+  /** 0..1 over the whole fit (validation pass + refit pass when both run) */
+  fraction: number;
 }
 
 export interface TrainingMetrics {
@@ -374,14 +376,15 @@ export function fitTextClassifier(x: SparseRows, targets: readonly (number | rea
   const random = createRandom(o.seed);
   const { train, validation } = splitTrainValidation(encoded, x.rows, C, o.validationFraction, random);
   const ctx = { x, targets: encoded, classes: C, l2: o.l2, learningRate: o.learningRate };
-  const report = (stage: FitProgress['stage']) => (epoch: number, loss: number) =>
-    o.onProgress?.({ stage, epoch, epochs: o.epochs, loss });
-
   const hasValidation = validation.length > 0;
-  const first = trainModel(ctx, train, o.epochs, random, report(hasValidation ? 'validation' : 'final'));
-  const metricsOnHeldOut = validationMetrics(first.model, x, encoded, validation, o.threshold);
   const refit = hasValidation && o.refit;
-  const final = refit ? trainModel(ctx, Int32Array.from(x.indptr.subarray(1).keys()), o.epochs, random, report('final')) : first;
+  const passes = refit ? 2 : 1;
+  const report = (stage: FitProgress['stage'], pass: number) => (epoch: number, loss: number) =>
+    o.onProgress?.({ stage, epoch, epochs: o.epochs, loss, fraction: (pass * o.epochs + epoch) / (passes * o.epochs) });
+
+  const first = trainModel(ctx, train, o.epochs, random, report(hasValidation ? 'validation' : 'final', 0));
+  const metricsOnHeldOut = validationMetrics(first.model, x, encoded, validation, o.threshold);
+  const final = refit ? trainModel(ctx, Int32Array.from({ length: x.rows }, (_, i) => i), o.epochs, random, report('final', 1)) : first;
 
   return {
     W: final.model.W,

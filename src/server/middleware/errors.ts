@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { HttpError } from '../../util/errors.js';
 import { LabelConfigError } from '../../sdk/label-config.js';
+import { isRedisUnavailable } from '../../store/redis/connection.js';
 
 export function notFoundHandler(): RequestHandler {
   return (req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));
@@ -56,6 +57,9 @@ function describe(err: unknown): { status: number; body: Record<string, unknown>
   }
   if (parserError?.type && typeof parserError.status === 'number' && parserError.status < 500) {
     return { status: parserError.status, body: { error: 'bad_request', message: parserError.message } };
+  }
+  if (isRedisUnavailable(err)) {
+    return { status: 503, body: { error: 'store_unavailable', message: 'the shared store (Redis) is unreachable; retry shortly' } };
   }
   return { status: 500, body: { error: 'internal_error', message: 'internal error; see the server log for this request id' } };
 }

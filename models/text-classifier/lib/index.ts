@@ -1,0 +1,218 @@
+/**
+ * Built-in text classifier: train in TypeScript, export one ONNX file, serve with onnxruntime.
+ *
+ *   trainTextClassifier() = featurize (ORT featurizer graph) → fit (sparse SGD) → export (ONNX bytes)
+ *                           → validate (fresh session, smoke input, JS-vs-ORT parity on a few rows)
+ *
+ * CPU-bound and synchronous during the fit: call it from a worker thread, not the HTTP thread.
+ */
+import { ArtifactError, encodeArtifact, loadClassifier, type ArtifactMetadata } from './artifact.js';
+import { createFeaturizer, type Featurizer, type SparseRows } from './featurizer.js';
+import { resolveFeaturizerOptions, type ClassifierMode, type NgramOrder } from './graph.js';
+import { FIT_DEFAULTS, fitTextClassifier, type FitProgress, type TrainingMetrics } from './trainer.js';
+
+export { ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
+export type { ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
+export { createFeaturizer, featurizeTexts } from './featurizer.js';
+export type { Featurizer, SparseRows } from './featurizer.js';
+export { buildFeaturizerGraph, buildTextClassifierGraph, TOKEN_PATTERN } from './graph.js';
+export type { ClassifierMode, FeaturizerOptions, NgramOrder } from './graph.js';
+export { fitTextClassifier, FIT_DEFAULTS } from './trainer.js';
+export type { FitOptions, FitResult, TrainingMetrics } from './trainer.js';
+
+/** A target is a label index or label name; multiple choice takes a list of them per text. */
+export type Target = number | string | readonly (number | string)[];
+
+/**
+ * Defaults chosen by bench/accuracy (see its README table): 2^18 buckets keep hash collisions
+ * negligible for tens of thousands of distinct n-grams; trigrams cost ~40% more features.
+ */
+export const TRAIN_DEFAULTS = {
+  bits: 18,
+  ngramOrder: 2 as NgramOrder,
+  hashSeed: 0,
+  ...FIT_DEFAULTS,
+} as const;
+
+export interface TrainTextClassifierInput {
+  texts: readonly string[];
+  targets: readonly Target[];
+  /** column order of the model's probabilities; labels without examples are kept */
+  labels: readonly string[];
+  mode: ClassifierMode;
+  bits?: number;
+  ngramOrder?: NgramOrder;
+  hashSeed?: number;
+  seed?: number;
+  epochs?: number;
+  l2?: number;
+  learningRate?: number;
+  validationFraction?: number;
+  refit?: boolean;
+  threshold?: number;
+  /** extra metadata_props entries (e.g. project id, model version) */
+  metadata?: Record<string, string>;
+  /** reuse a featurizer session across trainings (must match bits/ngramOrder/hashSeed) */
+  featurizer?: Featurizer;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export type TrainPhase = 'featurize' | 'fit' | 'export' | 'validate';
+
+export interface TrainProgress {
+  phase: TrainPhase;
+  /** 0..1 within the phase */
+  fraction: number;
+  fit?: FitProgress;
+}
+
+export interface TrainTimings {
+  featurizeMs: number;
+  fitMs: number;
+  exportMs: number;
+  validateMs: number;
+  totalMs: number;
+}
+
+export interface TrainTextClassifierResult {
+  artifact: Uint8Array;
+  metrics: TrainingMetrics;
+  metadata: ArtifactMetadata;
+  timings: TrainTimings;
+}
+
+function resolveTarget(target: Target, labelIndex: Map<string, number>, i: number): number | number[] {
+  const one = (t: number | string): number => {
+    if (typeof t === 'number') return t;
+    const index = labelIndex.get(t);
+    if (index === undefined) throw new RangeError(`targets[${i}]: unknown label "${t}"`);
+    return index;
+  };
+  return Array.isArray(target) ? target.map(one) : one(target as number | string);
+}
+
+function assertInput(input: TrainTextClassifierInput): void {
+  if (input.texts.length !== input.targets.length) {
+    throw new RangeError(`${input.texts.length} texts but ${input.targets.length} targets`);
+  }
+  if (input.texts.length === 0) throw new RangeError('no training examples');
+  if (input.labels.length === 0) throw new RangeError('no labels');
+  if (new Set(input.labels).size !== input.labels.length) throw new RangeError('labels must be unique');
+  if (input.mode !== 'single' && input.mode !== 'multiple') throw new RangeError(`mode must be "single" or "multiple"`);
+}
+
+/** JS scoring of one CSR row, for the parity check after export. */
+function scoreRow(x: SparseRows, row: number, W: Float32Array, b: Float32Array, mode: ClassifierMode): Float64Array {
+  const C = b.length;
+  const z = Float64Array.from(b);
+  for (let k = x.indptr[row]!; k < x.indptr[row + 1]!; k++) {
+    for (let c = 0; c < C; c++) z[c] = z[c]! + x.values[k]! * W[x.indices[k]! * C + c]!;
+  }
+  if (mode === 'multiple') return z.map((v) => 1 / (1 + Math.exp(-v)));
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const sum = e.reduce((s, v) => s + v, 0);
+  return e.map((v) => v / sum);
+}
+
+const PARITY_ROWS = 8;
+const PARITY_TOLERANCE = 1e-4;
+
+/** Loads the artifact in a fresh session and checks it scores a few training texts like the trainer does. */
+async function validateExport(
+  artifact: Uint8Array,
+  texts: readonly string[],
+  x: SparseRows,
+  weights: { W: Float32Array; b: Float32Array },
+  mode: ClassifierMode,
+): Promise<ArtifactMetadata> {
+  const classifier = await loadClassifier(artifact);
+  try {
+    const rows = Math.min(PARITY_ROWS, texts.length);
+    const { probs } = await classifier.predict(texts.slice(0, rows));
+    const C = weights.b.length;
+    for (let i = 0; i < rows; i++) {
+      const expected = scoreRow(x, i, weights.W, weights.b, mode);
+      for (let c = 0; c < C; c++) {
+        const diff = Math.abs(expected[c]! - probs[i * C + c]!);
+        if (!(diff <= PARITY_TOLERANCE)) {
+          throw new ArtifactError('smoke', `exported model disagrees with the trainer on text ${i} (|Δp| = ${diff})`);
+        }
+      }
+    }
+    return classifier.metadata;
+  } finally {
+    await classifier.release();
+  }
+}
+
+export async function trainTextClassifier(input: TrainTextClassifierInput): Promise<TrainTextClassifierResult> {
+  assertInput(input);
+  const started = performance.now();
+  const featurizerOptions = resolveFeaturizerOptions({
+    bits: input.bits ?? TRAIN_DEFAULTS.bits,
+    ngramOrder: input.ngramOrder ?? TRAIN_DEFAULTS.ngramOrder,
+    hashSeed: input.hashSeed ?? TRAIN_DEFAULTS.hashSeed,
+  });
+  const labelIndex = new Map(input.labels.map((label, i) => [label, i]));
+  const targets = input.targets.map((t, i) => resolveTarget(t, labelIndex, i));
+  const progress = (phase: TrainPhase, fraction: number, fit?: FitProgress) =>
+    input.onProgress?.({ phase, fraction, ...(fit ? { fit } : {}) });
+
+  const ownFeaturizer = !input.featurizer;
+  const featurizer = input.featurizer ?? (await createFeaturizer(featurizerOptions));
+  const { bits, ngramOrder, hashSeed } = featurizer.options;
+  if (bits !== featurizerOptions.bits || ngramOrder !== featurizerOptions.ngramOrder || hashSeed !== featurizerOptions.hashSeed) {
+    throw new RangeError('the provided featurizer was built with different bits/ngramOrder/hashSeed');
+  }
+  let x: SparseRows;
+  try {
+    x = await featurizer.featurize(input.texts, (p) => progress('featurize', p.done / p.total));
+  } finally {
+    if (ownFeaturizer) await featurizer.release();
+  }
+  const featurized = performance.now();
+
+  const fitted = fitTextClassifier(x, targets, {
+    mode: input.mode,
+    classes: input.labels.length,
+    seed: input.seed,
+    epochs: input.epochs,
+    l2: input.l2,
+    learningRate: input.learningRate,
+    validationFraction: input.validationFraction,
+    refit: input.refit,
+    threshold: input.threshold,
+    onProgress: (p) => progress('fit', p.fraction, p),
+  });
+  const fittedAt = performance.now();
+
+  const artifact = encodeArtifact({
+    labels: input.labels,
+    mode: input.mode,
+    featurizer: featurizerOptions,
+    W: fitted.W,
+    b: fitted.b,
+    threshold: input.threshold ?? TRAIN_DEFAULTS.threshold,
+    metrics: fitted.metrics,
+    ...(input.metadata ? { extra: input.metadata } : {}),
+  });
+  progress('export', 1);
+  const exported = performance.now();
+
+  const metadata = await validateExport(artifact, input.texts, x, fitted, input.mode);
+  progress('validate', 1);
+  const done = performance.now();
+  return {
+    artifact,
+    metrics: fitted.metrics,
+    metadata,
+    timings: {
+      featurizeMs: featurized - started,
+      fitMs: fittedAt - featurized,
+      exportMs: exported - fittedAt,
+      validateMs: done - exported,
+      totalMs: done - started,
+    },
+  };
+}

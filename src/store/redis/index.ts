@@ -1,0 +1,36 @@
+import type { Config } from '../../config.js';
+import type { Stores } from '../index.js';
+import { connectRedis } from './connection.js';
+import { RedisChangeFeed } from './change-feed.js';
+import {
+  RedisAnnotationStore,
+  RedisArtifactStore,
+  RedisProjectStore,
+  RedisStateStore,
+  RedisStatsStore,
+  RedisVersionStore,
+} from './stores.js';
+
+export function createRedisStores(config: Pick<Config, 'redisUrl'>): Stores {
+  const redis = connectRedis(config.redisUrl!);
+  // A subscriber connection may only subscribe, and must queue its SUBSCRIBE until connected.
+  const subscriber = connectRedis(config.redisUrl!, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+  redis.on('error', () => {}); // reconnects by itself; requests meanwhile get 503
+  subscriber.on('error', () => {});
+  const feed = new RedisChangeFeed(redis, subscriber);
+  return {
+    mode: 'distributed',
+    projects: new RedisProjectStore(redis),
+    state: new RedisStateStore(redis),
+    versions: new RedisVersionStore(redis),
+    artifacts: new RedisArtifactStore(redis),
+    annotations: new RedisAnnotationStore(redis),
+    stats: new RedisStatsStore(redis),
+    jobs: undefined,
+    feed,
+    async close() {
+      await feed.close();
+      redis.disconnect();
+    },
+  };
+}

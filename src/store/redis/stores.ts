@@ -1,0 +1,214 @@
+/**
+ * The distributed mode's stores, shared by every API and worker process. Read-modify-write paths are
+ * atomic on the server (a Lua script for annotations, WATCH/MULTI for version documents, hash increments
+ * for stats) so concurrent processes never lose each other's writes.
+ */
+import type { Redis } from 'ioredis';
+import type { Json } from '../../util/json.js';
+import { isUsable } from '../annotations.js';
+import { emptyStats } from '../stats.js';
+import type {
+  AnnotationCounts,
+  AnnotationStore,
+  ArtifactStore,
+  ProjectRecord,
+  ProjectStats,
+  ProjectStore,
+  ProjectVersions,
+  StateStore,
+  StatsStore,
+  StoredAnnotation,
+  VersionStore,
+} from '../types.js';
+import { KEY_PREFIX as P } from './connection.js';
+
+export class RedisProjectStore implements ProjectStore {
+  constructor(private readonly redis: Redis) {}
+  async get(projectId: string): Promise<ProjectRecord | undefined> {
+    const raw = await this.redis.hget(`${P}projects`, projectId);
+    return raw ? (JSON.parse(raw) as ProjectRecord) : undefined;
+  }
+  async put(record: ProjectRecord): Promise<void> {
+    await this.redis.hset(`${P}projects`, record.id, JSON.stringify(record));
+  }
+  async list(): Promise<ProjectRecord[]> {
+    return Object.values(await this.redis.hgetall(`${P}projects`)).map((v) => JSON.parse(v) as ProjectRecord);
+  }
+}
+
+export class RedisStateStore implements StateStore {
+  constructor(private readonly redis: Redis) {}
+  async get(projectId: string, key: string): Promise<Json | undefined> {
+    const raw = await this.redis.hget(`${P}state:${projectId}`, key);
+    return raw === null ? undefined : (JSON.parse(raw) as Json);
+  }
+  async set(projectId: string, key: string, value: Json): Promise<void> {
+    await this.redis.hset(`${P}state:${projectId}`, key, JSON.stringify(value));
+  }
+  async delete(projectId: string, key: string): Promise<void> {
+    await this.redis.hdel(`${P}state:${projectId}`, key);
+  }
+}
+
+export class RedisVersionStore implements VersionStore {
+  constructor(private readonly redis: Redis) {}
+  async get(projectId: string): Promise<ProjectVersions | undefined> {
+    const raw = await this.redis.hget(`${P}versions`, projectId);
+    return raw ? (JSON.parse(raw) as ProjectVersions) : undefined;
+  }
+  async update(projectId: string, initial: () => ProjectVersions, change: (c: ProjectVersions) => ProjectVersions): Promise<ProjectVersions> {
+    // Optimistic concurrency on a dedicated connection: WATCH is per connection.
+    const conn = this.redis.duplicate({ enableOfflineQueue: true });
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        await conn.watch(`${P}versions`);
+        const raw = await conn.hget(`${P}versions`, projectId);
+        const next = change(raw ? (JSON.parse(raw) as ProjectVersions) : initial());
+        const done = await conn.multi().hset(`${P}versions`, projectId, JSON.stringify(next)).exec();
+        if (done) return next;
+      }
+      throw new Error(`version update of project ${projectId} kept conflicting`);
+    } finally {
+      conn.disconnect();
+    }
+  }
+  async list(): Promise<Array<{ projectId: string; versions: ProjectVersions }>> {
+    const all = await this.redis.hgetall(`${P}versions`);
+    return Object.entries(all)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([projectId, raw]) => ({ projectId, versions: JSON.parse(raw) as ProjectVersions }));
+  }
+}
+
+/** Artifacts live in Redis itself, so an API process with its own MODEL_DIR still gets every new model. */
+export class RedisArtifactStore implements ArtifactStore {
+  constructor(private readonly redis: Redis) {}
+  private key(projectId: string, version: string) {
+    return `${P}artifact:${projectId}:${version}`;
+  }
+  async put(projectId: string, version: string, bytes: Uint8Array): Promise<void> {
+    // SET is atomic: readers see the old value or the whole new one, never a part.
+    await this.redis.set(this.key(projectId, version), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  async get(projectId: string, version: string): Promise<Uint8Array | undefined> {
+    const buf = await this.redis.getBuffer(this.key(projectId, version));
+    return buf ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : undefined;
+  }
+  async delete(projectId: string, version: string): Promise<void> {
+    await this.redis.del(this.key(projectId, version));
+  }
+}
+
+/**
+ * KEYS: docs hash, timestamps hash, tombstone set. ARGV: triples (id, updatedAt, json).
+ * Newer wins; equal timestamps apply only if the content differs; tombstoned ids are ignored.
+ */
+const UPSERT_ANNOTATIONS = `
+local changed = 0
+for i = 1, #ARGV, 3 do
+  local id, ts, doc = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  if redis.call('SISMEMBER', KEYS[3], id) == 0 then
+    local old = redis.call('HGET', KEYS[2], id)
+    if (not old) or ts > tonumber(old) or (ts == tonumber(old) and redis.call('HGET', KEYS[1], id) ~= doc) then
+      redis.call('HSET', KEYS[1], id, doc)
+      redis.call('HSET', KEYS[2], id, ts)
+      changed = changed + 1
+    end
+  end
+end
+return changed`;
+
+export class RedisAnnotationStore implements AnnotationStore {
+  constructor(private readonly redis: Redis) {}
+  private keys(projectId: string): [string, string, string] {
+    return [`${P}ann:${projectId}`, `${P}ann-ts:${projectId}`, `${P}ann-deleted:${projectId}`];
+  }
+  async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number> {
+    if (annotations.length === 0) return 0;
+    const args = annotations.flatMap((a) => [String(a.annotationId), String(a.updatedAt), JSON.stringify(a)]);
+    return Number(await this.redis.eval(UPSERT_ANNOTATIONS, 3, ...this.keys(projectId), ...args));
+  }
+  async remove(projectId: string, annotationIds: number[]): Promise<number> {
+    if (annotationIds.length === 0) return 0;
+    const [docs, stamps, tombstones] = this.keys(projectId);
+    const ids = annotationIds.map(String);
+    const res = await this.redis.multi().sadd(tombstones, ...ids).hdel(docs, ...ids).hdel(stamps, ...ids).exec();
+    return Number(res?.[1]?.[1] ?? 0);
+  }
+  async removeTasks(projectId: string, taskIds: number[]): Promise<number> {
+    const doomed = new Set(taskIds);
+    const ids = (await this.list(projectId)).filter((a) => doomed.has(a.taskId)).map((a) => String(a.annotationId));
+    if (ids.length === 0) return 0;
+    const [docs, stamps] = this.keys(projectId);
+    const res = await this.redis.multi().hdel(docs, ...ids).hdel(stamps, ...ids).exec();
+    return Number(res?.[0]?.[1] ?? 0);
+  }
+  async list(projectId: string): Promise<StoredAnnotation[]> {
+    const all = Object.values(await this.redis.hgetall(this.keys(projectId)[0])).map((v) => JSON.parse(v) as StoredAnnotation);
+    return all.sort((a, b) => a.taskId - b.taskId || b.updatedAt - a.updatedAt);
+  }
+  async counts(projectId: string): Promise<AnnotationCounts> {
+    const all = await this.list(projectId);
+    const usable = all.filter(isUsable);
+    return { stored: all.length, usable: usable.length, tasks: new Set(usable.map((a) => a.taskId)).size };
+  }
+}
+
+/** Stats as a hash: increments and last-writer-wins fields need no read-modify-write. */
+export class RedisStatsStore implements StatsStore {
+  constructor(private readonly redis: Redis) {}
+  async get(projectId: string): Promise<ProjectStats | undefined> {
+    const h = await this.redis.hgetall(`${P}stats:${projectId}`);
+    return Object.keys(h).length ? fromHash(projectId, h) : undefined;
+  }
+  async recordEvent(
+    projectId: string,
+    event: { counters?: Record<string, number | null>; changes: number; labelConfigChanged?: boolean },
+  ): Promise<ProjectStats> {
+    const key = `${P}stats:${projectId}`;
+    const now = new Date().toISOString();
+    const fields: Record<string, string> = { lastEventAt: now };
+    if (event.counters) {
+      fields.labelStudioUpdatedAt = now;
+      for (const [k, v] of Object.entries(event.counters)) fields[`ls:${k}`] = v === null ? 'null' : String(v);
+    }
+    if (event.labelConfigChanged) fields.labelConfigChangedAt = now;
+    const res = await this.redis
+      .multi()
+      .hincrby(key, 'changedSinceTraining', event.changes)
+      .hincrby(key, 'eventsReceived', 1)
+      .hset(key, fields)
+      .sadd(`${P}stats-projects`, projectId)
+      .hgetall(key)
+      .exec();
+    return fromHash(projectId, (res?.[4]?.[1] ?? {}) as Record<string, string>);
+  }
+  async consumeChanges(projectId: string, consumed: number): Promise<void> {
+    await this.redis.eval(
+      `local v = tonumber(redis.call('HGET', KEYS[1], 'changedSinceTraining') or '0') - tonumber(ARGV[1])
+       if v < 0 then v = 0 end
+       redis.call('HSET', KEYS[1], 'changedSinceTraining', v)`,
+      1,
+      `${P}stats:${projectId}`,
+      String(consumed),
+    );
+  }
+  async list(): Promise<ProjectStats[]> {
+    const ids = await this.redis.smembers(`${P}stats-projects`);
+    const stats = await Promise.all(ids.sort().map((id) => this.get(id)));
+    return stats.filter((s): s is ProjectStats => s !== undefined);
+  }
+}
+
+function fromHash(projectId: string, h: Record<string, string>): ProjectStats {
+  const stats = emptyStats(projectId);
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith('ls:')) stats.labelStudio[k.slice(3)] = v === 'null' ? null : Number(v);
+  }
+  stats.changedSinceTraining = Number(h.changedSinceTraining ?? 0);
+  stats.eventsReceived = Number(h.eventsReceived ?? 0);
+  stats.lastEventAt = h.lastEventAt ?? null;
+  stats.labelStudioUpdatedAt = h.labelStudioUpdatedAt ?? null;
+  stats.labelConfigChangedAt = h.labelConfigChangedAt ?? null;
+  return stats;
+}
