@@ -61,6 +61,7 @@ export const envSchema = z
     TRAIN_MIN_ANNOTATIONS: positiveInt(10),
     TRAIN_EVERY_N_CHANGES: positiveInt(10),
     TRAIN_ATTEMPTS: positiveInt(3),
+    TRAIN_LOCK_MS: positiveInt(15_000),
     MODEL_KEEP_VERSIONS: positiveInt(5),
     MODEL_CACHE_MAX: positiveInt(200),
     MODEL_CACHE_MAX_MB: positiveInt(1024),
@@ -97,6 +98,7 @@ export interface Config {
     minAnnotations: number;
     everyNChanges: number;
     attempts: number;
+    lockMs: number;
   };
   models: { keepVersions: number; cacheMax: number; cacheMaxBytes: number; idleUnloadMs: number };
 }
@@ -135,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minAnnotations: e.TRAIN_MIN_ANNOTATIONS,
       everyNChanges: e.TRAIN_EVERY_N_CHANGES,
       attempts: e.TRAIN_ATTEMPTS,
+      lockMs: e.TRAIN_LOCK_MS,
     },
     models: {
       keepVersions: e.MODEL_KEEP_VERSIONS,
