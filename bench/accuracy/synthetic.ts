@@ -203,7 +203,7 @@ export const PRESETS = {
     maxLabelsPerText: 2,
     minWords: 8,
     maxWords: 30,
-    topicRate: 0.15,
+    topicRate: 0.35,
     phraseRate: 0.03,
     overlap: 0.3,
     topicWordsPerClass: 150,

@@ -112,10 +112,11 @@ export function parseLabelConfig(xml: string | null | undefined, limits?: Partia
 interface ParsedDocument {
   controls: ParsedLabelConfig;
   objects: Record<string, ObjectInput>;
+  controlAttributes: Record<string, Record<string, string>>;
 }
 
 function parseDocument(xml: string | null | undefined, limits: LabelConfigLimits): ParsedDocument {
-  if (xml == null || xml.trim() === '') return { controls: {}, objects: {} };
+  if (xml == null || xml.trim() === '') return { controls: {}, objects: {}, controlAttributes: {} };
   const bytes = Buffer.byteLength(xml, 'utf8');
   if (bytes > limits.maxBytes) {
     throw new LabelConfigError(`Label config is too large: ${bytes} bytes (limit ${limits.maxBytes})`);
@@ -125,6 +126,7 @@ function parseDocument(xml: string | null | undefined, limits: LabelConfigLimits
   // Object.fromEntries (which defines own properties) at the end.
   const controls = new Map<string, RawControl>();
   const objects = new Map<string, ObjectInput>();
+  const controlAttributes = new Map<string, Record<string, string>>();
   // Keyed by control name, like the reference, so a later duplicate label overwrites attrs but keeps its position.
   const labelsByControl = new Map<string, Map<string, Record<string, string>>>();
   const stack: Frame[] = [{ controlName: undefined, indexFlags: [] }];
@@ -178,6 +180,7 @@ function parseDocument(xml: string | null | undefined, limits: LabelConfigLimits
       if (conditionals) control.conditionals = conditionals;
       if (isVariable(attrs.value) || attrs.apiUrl) control.dynamic_labels = true;
       controls.set(name, control);
+      controlAttributes.set(name, Object.fromEntries(Object.entries(attrs)));
     } else if (name && (attrs.value || attrs.valueList)) {
       objects.set(name, {
         type: tag.name,
@@ -205,7 +208,7 @@ function parseDocument(xml: string | null | undefined, limits: LabelConfigLimits
     const labels = labelsByControl.get(name) ?? new Map<string, Record<string, string>>();
     result.push([name, { ...raw, inputs, labels: [...labels.keys()], labels_attrs: Object.fromEntries(labels) }]);
   }
-  return { controls: Object.fromEntries(result), objects: Object.fromEntries(objects) };
+  return { controls: Object.fromEntries(result), objects: Object.fromEntries(objects), controlAttributes: Object.fromEntries(controlAttributes) };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -243,7 +246,11 @@ export class LabelInterface {
     const doc = parseDocument(config, { ...DEFAULT_LABEL_CONFIG_LIMITS, ...limits });
     this.controls = deepFreeze(doc.controls);
     this.objects = deepFreeze(doc.objects);
+    this.controlAttributes = deepFreeze(doc.controlAttributes);
   }
+
+  /** Every XML attribute of each control tag (e.g. `choice="multiple"`), by control name. */
+  readonly controlAttributes: Record<string, Record<string, string>>;
 
   control(name: string): ControlInfo | undefined {
     return Object.hasOwn(this.controls, name) ? this.controls[name] : undefined;

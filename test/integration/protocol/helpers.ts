@@ -22,21 +22,20 @@ export function expectJsonError(res: HttpResult, status: number, error?: string,
   if (mentions) expect(res.body.message).toMatch(mentions);
 }
 
-/** Polls `GET /jobs/:id` until it is `completed` (fails early on `failed`); returns the job record. */
+/**
+ * Polls `GET /jobs/:id` until it is `completed` (throws at once on `failed`, or after `timeout` ms); returns
+ * the job record. A plain loop rather than `expect.poll`, so it also works in `beforeAll`.
+ */
 export async function waitForJob(url: string, jobId: string, timeout = 30_000): Promise<any> {
-  let last: any;
-  await expect
-    .poll(
-      async () => {
-        const res = await getJson(`${url}/jobs/${encodeURIComponent(jobId)}`);
-        last = res.body;
-        if (res.status === 200 && last.status === 'failed') throw new Error(`training job ${jobId} failed: ${last.error}`);
-        return res.status === 200 ? last.status : `HTTP ${res.status}`;
-      },
-      { timeout, interval: 100 },
-    )
-    .toBe('completed');
-  return last;
+  const deadline = Date.now() + timeout;
+  let last: HttpResult | undefined;
+  while (Date.now() < deadline) {
+    last = await getJson(`${url}/jobs/${encodeURIComponent(jobId)}`);
+    if (last.status === 200 && last.body.status === 'completed') return last.body;
+    if (last.status === 200 && last.body.status === 'failed') throw new Error(`training job ${jobId} failed: ${last.body.error}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`training job ${jobId} did not complete within ${timeout} ms; last answer: HTTP ${last?.status} ${last?.text}`);
 }
 
 /**
