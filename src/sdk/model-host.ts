@@ -182,7 +182,7 @@ export class ModelHost {
   }
 
   /** Hot swap after a version change: build beside the old instance, then replace it. */
-  private async refresh(projectId: string): Promise<void> {
+  async refresh(projectId: string): Promise<void> {
     const entry = this.entries.peek(projectId);
     if (!entry) return;
     try {

@@ -35,7 +35,10 @@ export function projectRoutes(ctx: AppContext): Router {
   router.put('/projects/:id/model-version', async (req, res) => {
     const { id } = projectParams.parse(req.params);
     const { version } = pinBody.parse(req.body);
-    res.json(await ctx.versions.pin(id, version ?? undefined));
+    const versions = await ctx.versions.pin(id, version ?? undefined);
+    // Swap this process's instance before answering, so the next /setup and /predict already agree.
+    await ctx.host.refresh(id);
+    res.json(versions);
   });
 
   router.get('/projects/:id/stats', async (req, res) => {

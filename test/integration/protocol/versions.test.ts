@@ -25,6 +25,8 @@ afterAll(async () => {
 });
 
 const setupVersion = async () => (await postJson(`${server.url}/setup`, fixture('setup.json'))).body.model_version as string;
+/** The serving instance is rebuilt in the background after a pin; give it a moment (see the read-after-write test). */
+const settle = (version: string) => expect.poll(setupVersion, { timeout: 2_000, interval: 20 }).toBe(version);
 
 describe('GET /versions', () => {
   it('with no query (what Label Studio sends) lists the versions of every project', async () => {
@@ -67,7 +69,7 @@ describe('PUT /projects/:id/model-version', () => {
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ current: v0, pinned: true });
 
-    expect(await setupVersion()).toBe(v0);
+    await settle(v0);
     // v0 has no artifact: the trained-only text gets no prediction.
     expect(await predictChoice(server.url, TRAINED_ONLY_TEXT)).toEqual({ choice: null, version: v0 });
     const batch = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
@@ -80,8 +82,21 @@ describe('PUT /projects/:id/model-version', () => {
     const res = await putJson(`${server.url}/projects/${PROJECT_ID}/model-version`, { version: null });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ current: v1, pinned: false });
-    expect(await setupVersion()).toBe(v1);
+    await settle(v1);
     expect(await predictChoice(server.url, TRAINED_ONLY_TEXT)).toEqual({ choice: 'Positive', version: v1 });
+  });
+
+  it('the very next /setup after a pin or unpin reports what the PUT answered (read-after-write)', async () => {
+    // Label Studio may call /setup at any moment; once the PUT has answered `current: X`, /setup must say X.
+    const seen: Array<{ want: string; got: string }> = [];
+    for (let i = 0; i < 10; i++) {
+      const target = i % 2 === 0 ? v0 : null;
+      const res = await putJson(`${server.url}/projects/${PROJECT_ID}/model-version`, { version: target });
+      expect(res.status).toBe(200);
+      seen.push({ want: res.body.current, got: await setupVersion() });
+    }
+    expect(seen.filter((s) => s.want !== s.got)).toEqual([]);
+    await settle(v1);
   });
 
   it('an unknown version is a 404 JSON and changes nothing', async () => {
