@@ -74,6 +74,7 @@ export const NAMES = {
   weights: 'weights',
   W: 'W',
   b: 'b',
+  idf: 'idf',
 } as const;
 
 export function resolveFeaturizerOptions(options: Partial<FeaturizerOptions>): FeaturizerOptions {
@@ -96,8 +97,20 @@ export function assertFeaturizerOptions(o: FeaturizerOptions): void {
   }
 }
 
+/**
+ * How n-gram slots are weighted:
+ * - 'counts': 1 per real n-gram, 0 on padding (the trainer's input: summed per bucket = counts);
+ * - 'tfidf': count · idf[bucket], L2-normalised per text (what the classifier scores).
+ *   The norm runs over n-gram occurrences, i.e. ‖x‖² = Σ_bucket count · idf², which equals the
+ *   usual L2 norm whenever no n-gram repeats in a text; trainer.ts applies the same formula.
+ */
+export type Weighting = 'counts' | 'tfidf';
+
+/** Keeps token-less texts at weight 0 instead of 0/0 = NaN. */
+export const NORM_EPSILON = 1e-12;
+
 /** Nodes + constants of the shared front half: raw strings → (bucket indices, weights), both [N, G]. */
-function featurizerNodes(o: FeaturizerOptions): { nodes: NodeProto[]; initializers: TensorProto[] } {
+function featurizerNodes(o: FeaturizerOptions, weighting: Weighting): { nodes: NodeProto[]; initializers: TensorProto[] } {
   const nodes: NodeProto[] = [
     // The default locale (en_US.UTF-8) is not installed on slim images and fails session creation;
     // C.UTF-8 always exists and still lowercases all of Unicode.
@@ -115,29 +128,35 @@ function featurizerNodes(o: FeaturizerOptions): { nodes: NodeProto[]; initialize
     nodes.push(node('Slice', ['token_valid', `start${n - 1}`, 'end_max', 'axis1'], [`gram${n}_valid`]));
     validNames.push(`gram${n}_valid`);
   }
+  const mask = weighting === 'counts' ? NAMES.weights : 'mask';
   nodes.push(
     node('Concat', gramNames, ['grams'], { axis: 1 }),
     node('Concat', validNames, ['grams_valid'], { axis: 1 }),
-    node('Cast', ['grams_valid'], ['mask'], { to: DataType.FLOAT }),
-    // weight = 1/sqrt(#n-grams in the text): a length-normalised bag of n-grams (≈ L2 norm of the
-    // count vector when n-grams rarely repeat). Max(·, 1) keeps token-less texts at 0, not NaN.
-    node('ReduceSum', ['mask', 'axis1'], ['gram_count'], { keepdims: 1 }),
-    node('Max', ['gram_count', 'one'], ['gram_count_1']),
-    node('Sqrt', ['gram_count_1'], ['norm']),
-    node('Div', ['mask', 'norm'], [NAMES.weights]),
+    node('Cast', ['grams_valid'], [mask], { to: DataType.FLOAT }),
     // positive=0 gives int32 (positive=1 would force uint32); the mask keeps the low bits either way.
     node('MurmurHash3', ['grams'], ['hash'], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
     node('BitwiseAnd', ['hash', 'bucket_mask'], [NAMES.indices]),
   );
+  if (weighting === 'tfidf') {
+    nodes.push(
+      node('Gather', [NAMES.idf, NAMES.indices], ['gram_idf'], { axis: 0 }),
+      node('Mul', ['mask', 'gram_idf'], ['unnormalised']),
+      node('Mul', ['unnormalised', 'unnormalised'], ['squared']),
+      node('ReduceSum', ['squared', 'axis1'], ['sum_squares'], { keepdims: 1 }),
+      node('Max', ['sum_squares', 'epsilon'], ['sum_squares_safe']),
+      node('Sqrt', ['sum_squares_safe'], ['norm']),
+      node('Div', ['unnormalised', 'norm'], [NAMES.weights]),
+    );
+  }
   const initializers = [
     stringTensor('pad', [], [PAD]),
     stringTensor('separator', [], [NGRAM_SEPARATOR]),
     int64Tensor('axis1', [1], [1]),
     int64Tensor('end_max', [1], [SLICE_END]),
-    floatTensor('one', [], new Float32Array([1])),
     int32Tensor('bucket_mask', [], [2 ** o.bits - 1]),
     ...Array.from({ length: o.ngramOrder }, (_, k) => int64Tensor(`start${k}`, [1], [k])),
     ...Array.from({ length: o.ngramOrder - 1 }, (_, k) => int64Tensor(`end_minus${k + 1}`, [1], [-(k + 1)])),
+    ...(weighting === 'tfidf' ? [floatTensor('epsilon', [], new Float32Array([NORM_EPSILON]))] : []),
   ];
   return { nodes, initializers };
 }

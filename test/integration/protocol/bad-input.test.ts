@@ -1,0 +1,278 @@
+/**
+ * Bad input never crashes the server and never produces HTML: every refusal is a 4xx JSON `{error, message}`
+ * naming the offending field, path-like ids never reach the file system, and model failures are 500 JSON
+ * with a request id while the server keeps answering Label Studio.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Model, type Prediction, type Task } from '../../../src/sdk/index.js';
+import { fixture, webhookFixture } from '../../fixtures/index.js';
+import { getJson, listTree, makeTempDir, postJson, request, startTestServer, type TestServer } from '../../support/server.js';
+import { expectJsonError, sendWebhook } from './helpers.js';
+
+async function expectHealthy(server: TestServer): Promise<void> {
+  const res = await getJson(`${server.url}/health`);
+  expect(res.status).toBe(200);
+  expect(res.body.status).toBe('UP');
+}
+
+const BILLION_LAUGHS = `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+  <!ENTITY lol "lol">
+  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="&lol9;"/></Choices></View>`;
+
+const EXTERNAL_ENTITY = `<?xml version="1.0"?>
+<!DOCTYPE View [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="&xxe;"/></Choices></View>`;
+
+describe('malformed requests', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each(['/setup', '/predict', '/webhook'])('invalid JSON on %s → 400 invalid_json', async (route) => {
+    const res = await postJson(`${server.url}${route}`, '{"project": "12.1777626013", "schema": ');
+    expectJsonError(res, 400, 'invalid_json', /JSON/);
+    expect(res.body.request_id).toEqual(expect.any(String));
+    await expectHealthy(server);
+  });
+
+  it.each([
+    ['/predict', { ...fixture('predict-batch.json'), tasks: 5 }, 'tasks'],
+    ['/predict', { ...fixture('predict-batch.json'), tasks: ['not a task'] }, 'tasks'],
+    ['/predict', { ...fixture('predict-batch.json'), label_config: 42 }, 'label_config'],
+    ['/predict', { ...fixture('predict-batch.json'), params: { password: 7 } }, 'params.password'],
+    ['/setup', { ...fixture('setup.json'), project: {} }, 'project'],
+    ['/setup', { ...fixture('setup.json'), schema: undefined }, 'schema'],
+    ['/setup', { ...fixture('setup.json'), schema: ['<View/>'] }, 'schema'],
+    ['/setup', { ...fixture('setup.json'), project: undefined }, 'project'],
+    ['/webhook', { ...webhookFixture('start-training.json'), project: {} }, 'project.id'],
+    ['/webhook', { ...webhookFixture('start-training.json'), action: undefined }, 'action'],
+    ['/webhook', { ...webhookFixture('start-training.json'), action: 5 }, 'action'],
+    ['/webhook', { ...webhookFixture('tasks-deleted.json'), tasks: 'all' }, 'tasks'],
+    ['/webhook', { ...webhookFixture('annotation-created.json'), annotation: { result: [] } }, 'annotation.id'],
+  ])('%s with %j → 400 naming `%s`', async (route, body, field) => {
+    const res = await postJson(`${server.url}${route}`, body);
+    expectJsonError(res, 400, 'invalid_request');
+    // The message starts each issue with its dotted path; `details` carries the path as a list.
+    expect(res.body.message).toMatch(new RegExp(`(^|; )${field.replace('.', '\\.')}(\\.|:)`));
+    expect(res.body.details.some((d: { path: unknown[] }) => d.path.join('.').startsWith(field))).toBe(true);
+    await expectHealthy(server);
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['a list', '[]'],
+    ['a string', '"hello"'],
+  ])('/setup with %s as the body → 400 JSON', async (_label, raw) => {
+    const res = await postJson(`${server.url}/setup`, raw);
+    expectJsonError(res, 400);
+    await expectHealthy(server);
+  });
+
+  it.each([
+    ['a billion-laughs DOCTYPE', BILLION_LAUGHS],
+    ['an external entity', EXTERNAL_ENTITY],
+    ['broken XML', '<View><Text name="text" value="$text"></View>'],
+  ])('/setup with %s in the schema → 400 invalid_label_config, answered fast', async (_label, schema) => {
+    const res = await postJson(`${server.url}/setup`, { ...fixture('setup.json'), project: '31.1777626013', schema });
+    expectJsonError(res, 400, 'invalid_label_config');
+    expect(res.text).not.toContain('root:'); // nothing of /etc/passwd
+    expect(res.ms).toBeLessThan(1_000);
+    // A refused config is not stored: the project does not exist afterwards.
+    const versions = await getJson(`${server.url}/versions?project=31`);
+    expect(versions.body.projects).toEqual({});
+    await expectHealthy(server);
+  });
+
+  it('/predict with a billion-laughs label_config → 400 invalid_label_config', async () => {
+    const res = await postJson(`${server.url}/predict`, { ...fixture('predict-batch.json'), label_config: BILLION_LAUGHS });
+    expectJsonError(res, 400, 'invalid_label_config');
+    await expectHealthy(server);
+  });
+
+  it('PROJECT_UPDATED carrying a billion-laughs config is acknowledged fast and does not replace the working config', async () => {
+    expect((await postJson(`${server.url}/setup`, fixture('setup.json'))).status).toBe(200);
+    const event = webhookFixture('project-updated.json');
+    event.project.label_config = BILLION_LAUGHS;
+    const res = await sendWebhook(server.url, event);
+    expect(res.status, res.text).toBeLessThan(500);
+    expect(res.ms).toBeLessThan(1_000);
+    const predict = await postJson(`${server.url}/predict`, { ...fixture('predict-batch.json'), label_config: undefined });
+    expect(predict.status, predict.text).toBe(200);
+    expect(predict.body.results[0].result[0].value.choices).toEqual(['Positive']);
+  });
+
+  it.each([
+    ['GET', '/nope'],
+    ['POST', '/train'],
+    ['POST', '/job_status'],
+    ['GET', '/setup'],
+    ['DELETE', '/health'],
+  ])('%s %s (no such route) → 404 JSON', async (method, route) => {
+    const res = await request(`${server.url}${route}`, { method, body: method === 'GET' || method === 'DELETE' ? undefined : '{}', headers: { 'Content-Type': 'application/json' } });
+    expectJsonError(res, 404, 'not_found', new RegExp(route.replace('/', '\\/')));
+  });
+});
+
+describe('oversized bodies (BODY_LIMIT=1kb)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ BODY_LIMIT: '1kb' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each(['/predict', '/setup', '/webhook'])('%s with a 2 KB body → 413 JSON naming the limit', async (route) => {
+    const res = await postJson(`${server.url}${route}`, { ...fixture('setup.json'), padding: 'x'.repeat(2048) });
+    expectJsonError(res, 413, 'payload_too_large', /1024/);
+    await expectHealthy(server);
+  });
+
+  it('a body under the limit is accepted', async () => {
+    const res = await postJson(`${server.url}/setup`, { project: '1.1000000000', schema: '<View></View>' });
+    expect(res.status, res.text).toBe(200);
+  });
+});
+
+describe('path-like project ids', () => {
+  let parent: string;
+  let server: TestServer;
+  let before: string[];
+  const modelDirName = 'model';
+  beforeAll(async () => {
+    parent = makeTempDir('ls-ml-paths-');
+    server = await startTestServer({ MODEL_DIR: path.join(parent, modelDirName) });
+    expect((await postJson(`${server.url}/setup`, fixture('setup.json'))).status).toBe(200);
+    before = listTree(parent);
+  });
+  afterAll(async () => {
+    await server?.close();
+    fs.rmSync(parent, { recursive: true, force: true });
+  });
+
+  const BAD_IDS = ['../../etc', '..%2F..', 'a/b', '..', '.', '/etc/passwd', 'a\\b', '%00', 'x'.repeat(65)];
+
+  it.each(BAD_IDS)('/setup with project %j → 400 naming `project`', async (id) => {
+    const res = await postJson(`${server.url}/setup`, { ...fixture('setup.json'), project: `${id}.1777626013` });
+    expectJsonError(res, 400, 'invalid_request', /^project:/);
+  });
+
+  it.each(BAD_IDS)('/predict with project %j → 400 naming `project`', async (id) => {
+    const res = await postJson(`${server.url}/predict`, { ...fixture('predict-batch.json'), project: id });
+    expectJsonError(res, 400, 'invalid_request', /^project:/);
+  });
+
+  it.each(BAD_IDS)('GET /projects/%s/stats (URL-encoded) → 400', async (id) => {
+    const res = await getJson(`${server.url}/projects/${encodeURIComponent(id)}/stats`);
+    expectJsonError(res, 400, 'invalid_request', /\bid\b/);
+  });
+
+  it.each(BAD_IDS)('/versions?project=%s → 400', async (id) => {
+    const res = await getJson(`${server.url}/versions?project=${encodeURIComponent(id)}`);
+    expectJsonError(res, 400, 'invalid_request', /project/);
+  });
+
+  it('a webhook whose project id is not a number → 400 naming `project.id`', async () => {
+    const event = webhookFixture('annotation-created.json');
+    event.project.id = '../../etc';
+    const res = await sendWebhook(server.url, event);
+    expectJsonError(res, 400, 'invalid_request', /project\.id/);
+  });
+
+  it('only the id part of a uid names the project: "12./../../etc" is project 12', async () => {
+    const res = await postJson(`${server.url}/setup`, { ...fixture('setup.json'), project: '12./../../etc' });
+    expect(res.status, res.text).toBe(200);
+    const versions = await getJson(`${server.url}/versions`);
+    expect(Object.keys(versions.body.projects)).toEqual(['12']);
+  });
+
+  it('nothing was created outside MODEL_DIR', () => {
+    const after = listTree(parent);
+    const outside = after.filter((p) => !p.startsWith(`${modelDirName}/`) && !before.includes(p));
+    expect(outside).toEqual([]);
+    expect(after.filter((p) => /(^|\/)(etc|passwd|a)(\/|$)/.test(p))).toEqual([]);
+    expect(fs.existsSync(path.join(parent, 'etc'))).toBe(false);
+    expect(fs.existsSync(path.resolve(parent, '..', 'etc'))).toBe(false);
+  });
+});
+
+class ThrowingModel extends Model {
+  override predict(): Prediction[] {
+    throw new Error('model exploded');
+  }
+}
+
+class WrongCountModel extends Model {
+  override predict(tasks: Task[]): Prediction[] {
+    return [...tasks, ...tasks].map(() => ({ result: [], score: 0 }));
+  }
+}
+
+class RefusingModel extends Model {
+  override setup(): void {
+    throw new Error('this model needs an <Image> tag');
+  }
+  override predict(tasks: Task[]): Prediction[] {
+    return tasks.map(() => ({ result: [] }));
+  }
+}
+
+describe('model failures', () => {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  const start = async (ModelClass: typeof ThrowingModel) => {
+    const server = await startTestServer({}, { ModelClass });
+    servers.push(server);
+    return server;
+  };
+
+  it('a predict that throws → 500 JSON with request_id (no stack, no model message), and the server stays up', async () => {
+    const server = await start(ThrowingModel);
+    const res = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
+    expectJsonError(res, 500, 'internal_error');
+    expect(res.body.request_id).toEqual(expect.any(String));
+    expect(res.headers.get('x-request-id')).toBe(res.body.request_id);
+    expect(res.text).not.toMatch(/model exploded|at .*\.ts:\d+/);
+    await expectHealthy(server);
+    expect((await postJson(`${server.url}/setup`, fixture('setup.json'))).status).toBe(200);
+    // And again: one failure does not poison the next request.
+    expect((await postJson(`${server.url}/predict`, fixture('predict-batch.json'))).status).toBe(500);
+    await expectHealthy(server);
+  });
+
+  it('a predict returning two results per task → 500 JSON naming the contract violation', async () => {
+    const server = await start(WrongCountModel);
+    const res = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
+    expectJsonError(res, 500, 'model_contract_violation', /10 results for 5 tasks/);
+    expect(res.body.request_id).toEqual(expect.any(String));
+    await expectHealthy(server);
+  });
+
+  it('a setup() that refuses the project → 422 JSON with the model’s reason, on /setup and /predict', async () => {
+    const server = await start(RefusingModel);
+    const setup = await postJson(`${server.url}/setup`, fixture('setup.json'));
+    expectJsonError(setup, 422, 'model_setup_failed', /needs an <Image> tag/);
+    const predict = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
+    expectJsonError(predict, 422, 'model_setup_failed', /needs an <Image> tag/);
+    await expectHealthy(server);
+  });
+});
