@@ -71,8 +71,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
     policy: { minAnnotations: config.training.minAnnotations, everyNChanges: config.training.everyNChanges },
     log,
     registry: metrics.registry,
+    // Built in the background: Label Studio gives the webhook 1 s, a model's setup() may take longer.
     onLabelConfig: async (projectId, labelConfig) => {
-      await host.model(projectId, labelConfig).catch((err: unknown) => {
+      void host.model(projectId, labelConfig).catch((err: unknown) => {
         log.warn({ projectId, err: err instanceof Error ? err.message : String(err) }, 'new label config refused by the model');
       });
     },

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Model, type Prediction, type Task } from '../../../src/sdk/index.js';
+import { Model, type ModelClass, type Prediction, type Task } from '../../../src/sdk/index.js';
 import { fixture, webhookFixture } from '../../fixtures/index.js';
 import { getJson, listTree, makeTempDir, postJson, request, startTestServer, type TestServer } from '../../support/server.js';
 import { expectJsonError, sendWebhook } from './helpers.js';
@@ -52,22 +52,24 @@ describe('malformed requests', () => {
     await expectHealthy(server);
   });
 
-  it.each([
-    ['/predict', { ...fixture('predict-batch.json'), tasks: 5 }, 'tasks'],
-    ['/predict', { ...fixture('predict-batch.json'), tasks: ['not a task'] }, 'tasks'],
-    ['/predict', { ...fixture('predict-batch.json'), label_config: 42 }, 'label_config'],
-    ['/predict', { ...fixture('predict-batch.json'), params: { password: 7 } }, 'params.password'],
-    ['/setup', { ...fixture('setup.json'), project: {} }, 'project'],
-    ['/setup', { ...fixture('setup.json'), schema: undefined }, 'schema'],
-    ['/setup', { ...fixture('setup.json'), schema: ['<View/>'] }, 'schema'],
-    ['/setup', { ...fixture('setup.json'), project: undefined }, 'project'],
-    ['/webhook', { ...webhookFixture('start-training.json'), project: {} }, 'project.id'],
-    ['/webhook', { ...webhookFixture('start-training.json'), action: undefined }, 'action'],
-    ['/webhook', { ...webhookFixture('start-training.json'), action: 5 }, 'action'],
-    ['/webhook', { ...webhookFixture('tasks-deleted.json'), tasks: 'all' }, 'tasks'],
-    ['/webhook', { ...webhookFixture('annotation-created.json'), annotation: { result: [] } }, 'annotation.id'],
-  ])('%s with %j → 400 naming `%s`', async (route, body, field) => {
-    const res = await postJson(`${server.url}${route}`, body);
+  const CASES: Array<[route: string, label: string, body: () => unknown, field: string]> = [
+    ['/predict', 'tasks: 5', () => ({ ...fixture('predict-batch.json'), tasks: 5 }), 'tasks'],
+    ['/predict', 'tasks: ["not a task"]', () => ({ ...fixture('predict-batch.json'), tasks: ['not a task'] }), 'tasks'],
+    ['/predict', 'label_config: 42', () => ({ ...fixture('predict-batch.json'), label_config: 42 }), 'label_config'],
+    ['/predict', 'params.password: 7', () => ({ ...fixture('predict-batch.json'), params: { password: 7 } }), 'params.password'],
+    ['/setup', 'project: {}', () => ({ ...fixture('setup.json'), project: {} }), 'project'],
+    ['/setup', 'no schema', () => ({ ...fixture('setup.json'), schema: undefined }), 'schema'],
+    ['/setup', 'schema: ["<View/>"]', () => ({ ...fixture('setup.json'), schema: ['<View/>'] }), 'schema'],
+    ['/setup', 'no project', () => ({ ...fixture('setup.json'), project: undefined }), 'project'],
+    ['/webhook', 'START_TRAINING with project: {}', () => ({ ...webhookFixture('start-training.json'), project: {} }), 'project.id'],
+    ['/webhook', 'no action', () => ({ ...webhookFixture('start-training.json'), action: undefined }), 'action'],
+    ['/webhook', 'action: 5', () => ({ ...webhookFixture('start-training.json'), action: 5 }), 'action'],
+    ['/webhook', 'TASKS_DELETED with tasks: "all"', () => ({ ...webhookFixture('tasks-deleted.json'), tasks: 'all' }), 'tasks'],
+    ['/webhook', 'ANNOTATION_CREATED without annotation.id', () => ({ ...webhookFixture('annotation-created.json'), annotation: { result: [] } }), 'annotation.id'],
+  ];
+
+  it.each(CASES)('%s with %s → 400 naming `%s`', async (route, _label, body, field) => {
+    const res = await postJson(`${server.url}${route}`, body());
     expectJsonError(res, 400, 'invalid_request');
     // The message starts each issue with its dotted path; `details` carries the path as a list.
     expect(res.body.message).toMatch(new RegExp(`(^|; )${field.replace('.', '\\.')}(\\.|:)`));
@@ -169,7 +171,7 @@ describe('path-like project ids', () => {
 
   const BAD_IDS = ['../../etc', '..%2F..', 'a/b', '..', '.', '/etc/passwd', 'a\\b', '%00', 'x'.repeat(65)];
 
-  it.each(BAD_IDS)('/setup with project %j → 400 naming `project`', async (id) => {
+  it.each(BAD_IDS)('/setup with project "%s.1777626013" → 400 naming `project`', async (id) => {
     const res = await postJson(`${server.url}/setup`, { ...fixture('setup.json'), project: `${id}.1777626013` });
     expectJsonError(res, 400, 'invalid_request', /^project:/);
   });
@@ -179,12 +181,15 @@ describe('path-like project ids', () => {
     expectJsonError(res, 400, 'invalid_request', /^project:/);
   });
 
-  it.each(BAD_IDS)('GET /projects/%s/stats (URL-encoded) → 400', async (id) => {
+  // "." and ".." are resolved away by the URL parser before a request is even sent.
+  const URL_SAFE_BAD_IDS = BAD_IDS.filter((id) => id !== '.' && id !== '..');
+
+  it.each(URL_SAFE_BAD_IDS)('GET /projects/<%s URL-encoded>/stats → 400', async (id) => {
     const res = await getJson(`${server.url}/projects/${encodeURIComponent(id)}/stats`);
     expectJsonError(res, 400, 'invalid_request', /\bid\b/);
   });
 
-  it.each(BAD_IDS)('/versions?project=%s → 400', async (id) => {
+  it.each(BAD_IDS)('GET /versions?project=<%s URL-encoded> → 400', async (id) => {
     const res = await getJson(`${server.url}/versions?project=${encodeURIComponent(id)}`);
     expectJsonError(res, 400, 'invalid_request', /project/);
   });
@@ -239,7 +244,7 @@ describe('model failures', () => {
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
   });
-  const start = async (ModelClass: typeof ThrowingModel) => {
+  const start = async (ModelClass: ModelClass) => {
     const server = await startTestServer({}, { ModelClass });
     servers.push(server);
     return server;
@@ -274,5 +279,37 @@ describe('model failures', () => {
     const predict = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
     expectJsonError(predict, 422, 'model_setup_failed', /needs an <Image> tag/);
     await expectHealthy(server);
+  });
+});
+
+describe('metrics labels stay bounded whatever the URL', () => {
+  let server: TestServer;
+  let open: TestServer;
+  const AUTH = { BASIC_AUTH_USER: 'ls', BASIC_AUTH_PASS: 'pw' };
+  const GOOD = { Authorization: `Basic ${Buffer.from('ls:pw').toString('base64')}` };
+  beforeAll(async () => {
+    server = await startTestServer(AUTH);
+    open = await startTestServer();
+  });
+  afterAll(async () => {
+    await Promise.all([server?.close(), open?.close()]);
+  });
+
+  it('requests refused before routing (401, bad JSON) never put their raw path into a metric label', async () => {
+    // Scanners hit random paths; each distinct raw path as a label value is a new time series forever.
+    expect((await getJson(`${server.url}/scanner-probe-a1b2c3/wp-login.php`)).status).toBe(401);
+    expect((await postJson(`${open.url}/scanner-probe-d4e5f6`, '{not json')).status).toBe(400);
+    expect((await getJson(`${open.url}/scanner-probe-g7h8i9`)).status).toBe(404);
+    const metrics = [(await getJson(`${server.url}/metrics`, GOOD)).text, (await getJson(`${open.url}/metrics`)).text].join('\n');
+    expect(metrics).toContain('http_request_duration_seconds_count');
+    expect(metrics.split('\n').filter((l) => l.includes('scanner-probe'))).toEqual([]);
+  });
+
+  it('a 400 inside a route is labelled with the route pattern, not the id', async () => {
+    expect((await getJson(`${open.url}/projects/${encodeURIComponent('../x')}/stats`)).status).toBe(400);
+    const metrics = (await getJson(`${open.url}/metrics`)).text;
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/projects\/:id\/stats"[^}]*status="400"[^}]*\} 1/);
+    expect(metrics).not.toContain('..%2Fx');
+    expect(metrics).not.toContain('../x');
   });
 });

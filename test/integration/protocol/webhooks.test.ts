@@ -3,9 +3,11 @@
  * body Label Studio sees, answered well inside its 1 s timeout, the stores it updates, and training
  * started by START_TRAINING running to a new version served by /setup and /predict.
  */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, PROJECT_ID, webhookFixture, webhookFixtureNames } from '../../fixtures/index.js';
-import { getJson, postJson, startTestServer, type TestServer } from '../../support/server.js';
+import { getJson, makeTempDir, postJson, startTestServer, type TestServer } from '../../support/server.js';
 import { LABEL_STUDIO_TIMEOUT_MS, predictChoice, sendWebhook, TRAINED_ONLY_TEXT, waitForJob } from './helpers.js';
 
 const TRAINS = { status: 201, body: { status: 'ok', job: null } };
@@ -195,5 +197,55 @@ describe('START_TRAINING', () => {
     const res = await getJson(`${server.url}/jobs/no-such-job`);
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ error: 'not_found', message: expect.stringContaining('no-such-job') });
+  });
+});
+
+describe('webhooks with a model whose setup() is slow (loading weights)', () => {
+  const SLOW_MODEL = fileURLToPath(new URL('../../fixtures/models/slow-setup-keywords.ts', import.meta.url));
+  const SETUP_MS = 1_500;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ MODEL: SLOW_MODEL });
+    const setup = await postJson(`${server.url}/setup`, { ...fixture('setup.json'), extra_params: { setupDelayMs: SETUP_MS } });
+    expect(setup.status, setup.text).toBe(200);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('PROJECT_UPDATED with a new label config is still answered within Label Studio’s 1 s', async () => {
+    // Label Studio sends PROJECT_UPDATED for every settings change, without waiting more than 1 s (§5.4).
+    const event = webhookFixture('project-updated.json');
+    event.project.label_config = event.project.label_config.replace('<Choice value="Neutral"/>', '<Choice value="Neutral"/><Choice value="Mixed"/>');
+    const res = await sendWebhook(server.url, event);
+    expect(res.status, res.text).toBe(200);
+    expect(res.ms).toBeLessThan(LABEL_STUDIO_TIMEOUT_MS);
+  });
+
+  it('PROJECT_UPDATED with an unchanged config (a title edit) after a restart is answered within 1 s', async () => {
+    const modelDir = makeTempDir('ls-ml-slow-');
+    try {
+      const first = await startTestServer({ MODEL: SLOW_MODEL, MODEL_DIR: modelDir });
+      const setup = await postJson(`${first.url}/setup`, { ...fixture('setup.json'), extra_params: { setupDelayMs: SETUP_MS } });
+      expect(setup.status).toBe(200);
+      await first.close();
+      const second = await startTestServer({ MODEL: SLOW_MODEL, MODEL_DIR: modelDir });
+      try {
+        const event = webhookFixture('project-updated.json'); // same label config as /setup's, new title
+        const res = await sendWebhook(second.url, event);
+        expect(res.status, res.text).toBe(200);
+        expect(res.ms).toBeLessThan(LABEL_STUDIO_TIMEOUT_MS);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      fs.rmSync(modelDir, { recursive: true, force: true });
+    }
+  });
+
+  it('annotation events are answered within 1 s too (they never build the model)', async () => {
+    const res = await sendWebhook(server.url, webhookFixture('annotation-created.json'));
+    expect(res.status, res.text).toBe(201);
+    expect(res.ms).toBeLessThan(LABEL_STUDIO_TIMEOUT_MS);
   });
 });
