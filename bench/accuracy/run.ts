@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadClassifier, trainTextClassifier, type TrainTextClassifierInput } from '../../models/text-classifier/lib/index.js';
+import { loadClassifier, trainTextClassifier, type TrainTextClassifierInput, type TrainTimings } from '../../models/text-classifier/lib/index.js';
 import { multipleChoiceMetrics, singleChoiceMetrics } from '../../models/text-classifier/lib/metrics.js';
 import { createRandom } from '../../models/text-classifier/lib/random.js';
 import { encodeTargets, splitTrainValidation } from '../../models/text-classifier/lib/trainer.js';
@@ -24,7 +24,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = join(ROOT, 'bench', 'results');
 const args = new Set(process.argv.slice(2));
 
-type Overrides = Partial<Pick<TrainTextClassifierInput, 'bits' | 'ngramOrder' | 'epochs' | 'l2' | 'learningRate' | 'refit'>>;
+type Overrides = Partial<Pick<TrainTextClassifierInput, 'bits' | 'ngramOrder' | 'epochs' | 'l2' | 'learningRate' | 'refit' | 'idf'>>;
 
 interface Split {
   train: Int32Array;
@@ -54,6 +54,9 @@ interface Row {
   internalValidation: { accuracy: number | null; macroF1: number | null };
 }
 
+/** Training-set sizes for the learning curve (first n rows of the training split). */
+const CURVE_SIZES = [100, 300, 1000];
+
 async function evaluate(ds: Dataset, split: Split, variant: string, overrides: Overrides): Promise<Row> {
   const trained = await trainTextClassifier({
     texts: pick(ds.texts, split.train),
@@ -80,7 +83,7 @@ async function evaluate(ds: Dataset, split: Split, variant: string, overrides: O
     testSize: split.test.length,
     accuracy: scores.accuracy,
     macroF1: scores.macroF1,
-    ...('microF1' in scores ? { microF1: scores.microF1 } : {}),
+    ...('microF1' in scores ? { microF1: scores.microF1 as number } : {}),
     trainMs: trained.timings.totalMs,
     timings: trained.timings as unknown as Record<string, number>,
     artifactBytes: trained.artifact.length,
@@ -100,12 +103,12 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 /** End-to-end training time on exactly 10,000 short texts (all of them, no test split): median of 3. */
 async function timeTraining10k(): Promise<Record<string, unknown>> {
   const ds = generateSynthetic(PRESETS.threeClass(10_000));
-  const runs = [];
+  const runs: TrainTimings[] = [];
   for (let r = 0; r < 3; r++) {
     const trained = await trainTextClassifier({ texts: ds.texts, targets: ds.targets, labels: ds.labels, mode: ds.mode, seed: r });
     runs.push(trained.timings);
   }
-  const keys = Object.keys(runs[0]!) as (keyof (typeof runs)[0])[];
+  const keys = Object.keys(runs[0]!) as (keyof TrainTimings)[];
   return Object.fromEntries(keys.map((k) => [k, Math.round(median(runs.map((t) => t[k])) * 10) / 10]));
 }
 
@@ -139,7 +142,10 @@ function dumpSplit(ds: Dataset, split: Split): void {
   const dir = join(RESULTS, 'datasets');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${ds.name.replace(/[^a-z0-9-]+/gi, '_')}.json`);
-  writeFileSync(file, JSON.stringify({ name: ds.name, mode: ds.mode, labels: ds.labels, texts: ds.texts, targets: ds.targets, train: [...split.train], test: [...split.test] }));
+  writeFileSync(
+    file,
+    JSON.stringify({ name: ds.name, mode: ds.mode, labels: ds.labels, texts: ds.texts, targets: ds.targets, train: [...split.train], test: [...split.test], curve: CURVE_SIZES }),
+  );
 }
 
 function readReference(): Record<string, { accuracy: number; macroF1: number; microF1?: number; trainMs: number }> {
@@ -147,6 +153,7 @@ function readReference(): Record<string, { accuracy: number; macroF1: number; mi
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
 }
 
+/** Each row changes one default; the defaults are bits 18, bigrams, 8 epochs, l2 1e-5, lr 1, idf, refit. */
 const SWEEP: [string, Overrides][] = [
   ['bits=16', { bits: 16 }],
   ['bits=20', { bits: 20 }],
@@ -159,12 +166,13 @@ const SWEEP: [string, Overrides][] = [
   ['lr=0.5', { learningRate: 0.5 }],
   ['lr=2', { learningRate: 2 }],
   ['no refit', { refit: false }],
+  ['no idf', { idf: false }],
 ];
 
 function printTable(rows: Row[], reference: ReturnType<typeof readReference>): void {
   const header = ['dataset', 'variant', 'n', 'accuracy', 'macro-F1', 'micro-F1', 'train ms', 'sklearn acc', 'sklearn F1', 'sklearn ms'];
   const lines = rows.map((r) => {
-    const ref = r.variant === 'default' ? reference[r.dataset] : undefined;
+    const ref = reference[r.variant === 'default' ? r.dataset : `${r.dataset} / ${r.variant}`];
     return [
       r.dataset,
       r.variant,
@@ -196,6 +204,9 @@ async function main(): Promise<void> {
     const split = testSplit(ds);
     if (args.has('--dump')) dumpSplit(ds, split);
     rows.push(await evaluate(ds, split, 'default', {}));
+    for (const size of CURVE_SIZES) {
+      if (size < split.train.length) rows.push(await evaluate(ds, { ...split, train: split.train.subarray(0, size) }, `train n=${size}`, {}));
+    }
     if (args.has('--sweep')) for (const [name, overrides] of SWEEP) rows.push(await evaluate(ds, split, name, overrides));
   }
   const reference = readReference();

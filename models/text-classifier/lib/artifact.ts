@@ -9,7 +9,6 @@
  */
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { SESSION_OPTIONS } from './featurizer.js';
 import {
   MAX_BITS,
   MIN_BITS,
@@ -24,6 +23,7 @@ import {
 } from './graph.js';
 import { argmaxRow } from './metrics.js';
 import { DataType, MS_DOMAIN, decodeModel, tensorElementCount, type ModelProto, type TensorProto } from './onnx-builder.js';
+import { createSession } from './session.js';
 
 export const ARTIFACT_FORMAT = 'ls-ml-backend.text-classifier';
 export const ARTIFACT_FORMAT_VERSION = 1;
@@ -109,6 +109,8 @@ export interface EncodeArtifactInput {
   featurizer: FeaturizerOptions;
   W: Float32Array;
   b: Float32Array;
+  /** 2^bits idf table; omitted → all ones */
+  idf?: Float32Array;
   threshold?: number;
   metrics?: object;
   extra?: Record<string, string>;
@@ -118,7 +120,8 @@ export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
   for (const key of Object.keys(input.extra ?? {})) {
     if (RESERVED.has(key)) throw new RangeError(`metadata key "${key}" is reserved`);
   }
-  labelsSchema.parse(input.labels);
+  const labels = labelsSchema.safeParse(input.labels);
+  if (!labels.success) throw new RangeError(`labels must be unique non-empty strings: ${labels.error.issues[0]?.message}`);
   const metadata: Record<string, string> = {
     [KEYS.format]: ARTIFACT_FORMAT,
     [KEYS.formatVersion]: String(ARTIFACT_FORMAT_VERSION),
@@ -136,7 +139,7 @@ export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
     ...input.featurizer,
     labels: [...input.labels],
     mode: input.mode,
-    weights: { W: input.W, b: input.b },
+    weights: { W: input.W, b: input.b, ...(input.idf ? { idf: input.idf } : {}) },
     metadata,
   });
 }
@@ -221,6 +224,7 @@ function assertStructure(model: ModelProto, meta: ArtifactMetadata): void {
   }
   assertFloatTensor(findInitializer(model, NAMES.W), [2 ** meta.featurizer.bits, C]);
   assertFloatTensor(findInitializer(model, NAMES.b), [C]);
+  assertFloatTensor(findInitializer(model, NAMES.idf), [2 ** meta.featurizer.bits]);
   const mask = findInitializer(model, 'bucket_mask').int32Data?.[0];
   if (mask !== 2 ** meta.featurizer.bits - 1) structureError(`bucket mask ${mask} does not match bits=${meta.featurizer.bits}`);
   const activation = graph.node?.at(-1)?.opType;
@@ -260,9 +264,9 @@ export interface LoadOptions {
 
 const SMOKE_INPUT = ['', 'smoke test: does this model load and score?'];
 
-async function createSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
+async function createCheckedSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    return await createSession(bytes);
   } catch (error) {
     throw new ArtifactError('session', `onnxruntime rejected the model: ${(error as Error).message}`, { cause: error });
   }
@@ -310,7 +314,7 @@ export async function loadClassifier(bytes: Uint8Array, options: LoadOptions = {
   const meta = validateArtifact(bytes);
   const maxBatch = options.maxBatch ?? 256;
   const C = meta.labels.length;
-  let session: ort.InferenceSession | undefined = await createSession(bytes);
+  let session: ort.InferenceSession | undefined = await createCheckedSession(bytes);
   try {
     smokeCheck(await runProbs(session, SMOKE_INPUT, C, maxBatch), meta);
   } catch (error) {

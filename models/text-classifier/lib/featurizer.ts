@@ -6,7 +6,8 @@
  * duplicate indices within a row gives exactly the effective feature vector it scores.
  */
 import * as ort from 'onnxruntime-node';
-import { NAMES, buildFeaturizerGraph, resolveFeaturizerOptions, type FeaturizerOptions } from './graph.js';
+import { NAMES, buildFeaturizerGraph, resolveFeaturizerOptions, type FeaturizerGraphOptions, type FeaturizerOptions } from './graph.js';
+import { createSession } from './session.js';
 
 /** Compressed sparse rows; row i is indices/values[indptr[i] .. indptr[i+1]). Indices are unique per row. */
 export interface SparseRows {
@@ -28,13 +29,6 @@ export interface Featurizer {
   release(): Promise<void>;
 }
 
-/** Single-threaded ORT: 2 threads were slower than 1 on the 2-core target, and training runs in a worker. */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  logSeverityLevel: 3,
-};
-
 /**
  * Batches are bounded by rows and by characters: the Tokenizer pads every row to the longest one,
  * so texts are sorted by length first and a batch of long texts holds fewer rows.
@@ -45,12 +39,16 @@ export interface BatchLimits {
 }
 export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxRows: 1024, maxChars: 1 << 18 };
 
+/**
+ * Without `idf` the values are n-gram counts (what the trainer needs); with it they are the
+ * serving graph's own tf-idf weights (for parity checks and inspection).
+ */
 export async function createFeaturizer(
-  options: Partial<FeaturizerOptions> = {},
+  options: FeaturizerGraphOptions = {},
   limits: BatchLimits = DEFAULT_BATCH_LIMITS,
 ): Promise<Featurizer> {
   const resolved = resolveFeaturizerOptions(options);
-  const session = await ort.InferenceSession.create(buildFeaturizerGraph(resolved), SESSION_OPTIONS);
+  const session = await createSession(buildFeaturizerGraph({ ...resolved, idf: options.idf }));
   return {
     options: resolved,
     featurize: (texts, onProgress) => featurizeWithSession(session, resolved, texts, limits, onProgress),
@@ -59,7 +57,7 @@ export async function createFeaturizer(
 }
 
 /** One-shot convenience: create, featurize, release. */
-export async function featurizeTexts(texts: readonly string[], options: Partial<FeaturizerOptions> = {}): Promise<SparseRows> {
+export async function featurizeTexts(texts: readonly string[], options: FeaturizerGraphOptions = {}): Promise<SparseRows> {
   const featurizer = await createFeaturizer(options);
   try {
     return await featurizer.featurize(texts);

@@ -2,12 +2,15 @@
  * The text classifier as ONE self-contained ONNX graph (no vocabulary, no tokenizer outside):
  *
  *   text:string[N] → StringNormalizer(LOWER, C.UTF-8) → Tokenizer(regexp) → word n-grams
- *     → MurmurHash3 → bucket = hash & (2^bits − 1) → weight per n-gram
+ *     → MurmurHash3 → bucket = hash & (2^bits − 1)
+ *     → weight = idf[bucket] / ‖idf over the text's n-grams‖₂ (tf-idf, L2-normalised)
  *     → Gather(W[2^bits, C]) · weight → Σ over n-grams + b → Softmax | Sigmoid → probs:float[N, C]
  *
  * The featurizer variant stops after the weights and outputs (indices, weights) per n-gram slot.
- * Training runs that variant through onnxruntime, so train and serve tokenise, lowercase and hash
- * with the very same kernels (JS `toLowerCase` disagrees with glibc on 'İ' and final sigma).
+ * Training runs it (with raw-count weights, since idf is learned from the training set) through
+ * onnxruntime, so train and serve tokenise, lowercase and hash with the very same kernels
+ * (JS `toLowerCase` disagrees with glibc on 'İ' and final sigma). IDF measured +1.5–2 points of
+ * accuracy on the 5-class benchmark and +0.5 on the real spam corpus over plain normalised counts.
  */
 import {
   DataType,
@@ -55,14 +58,18 @@ export interface FeaturizerOptions {
   hashSeed: number;
 }
 
-export const DEFAULT_FEATURIZER_OPTIONS: FeaturizerOptions = { bits: 18, ngramOrder: 3, hashSeed: 0 };
+/** Defaults measured in bench/accuracy: trigrams did not beat bigrams on any benchmark set. */
+export const DEFAULT_FEATURIZER_OPTIONS: FeaturizerOptions = { bits: 18, ngramOrder: 2, hashSeed: 0 };
 
 export interface ClassifierGraphOptions extends Partial<FeaturizerOptions> {
   bits: number;
   labels: string[];
   mode: ClassifierMode;
-  /** W: 2^bits × C row-major, b: C. Omitted → zeros (uniform softmax / 0.5 sigmoid). */
-  weights?: { W: Float32Array; b: Float32Array };
+  /**
+   * W: 2^bits × C row-major, b: C, idf: 2^bits. Omitted W/b → zeros (uniform softmax / 0.5
+   * sigmoid); omitted idf → all ones (plain L2-normalised counts).
+   */
+  weights?: { W: Float32Array; b: Float32Array; idf?: Float32Array };
   metadata: Record<string, string>;
 }
 
@@ -77,14 +84,15 @@ export const NAMES = {
   idf: 'idf',
 } as const;
 
+/** Picks the featurizer fields (callers pass larger option objects) and fills in defaults. */
 export function resolveFeaturizerOptions(options: Partial<FeaturizerOptions>): FeaturizerOptions {
-  const resolved = { ...DEFAULT_FEATURIZER_OPTIONS, ...stripUndefined(options) };
+  const resolved: FeaturizerOptions = {
+    bits: options.bits ?? DEFAULT_FEATURIZER_OPTIONS.bits,
+    ngramOrder: options.ngramOrder ?? DEFAULT_FEATURIZER_OPTIONS.ngramOrder,
+    hashSeed: options.hashSeed ?? DEFAULT_FEATURIZER_OPTIONS.hashSeed,
+  };
   assertFeaturizerOptions(resolved);
   return resolved;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function assertFeaturizerOptions(o: FeaturizerOptions): void {
@@ -198,15 +206,30 @@ function headNodes(mode: ClassifierMode): NodeProto[] {
 
 const OPSETS = { '': OPSET_AI_ONNX, [MS_DOMAIN]: OPSET_MS };
 
+function idfTensor(idf: Float32Array | undefined, rows: number): TensorProto {
+  const table = idf ?? new Float32Array(rows).fill(1);
+  if (table.length !== rows) throw new RangeError(`idf must have 2^bits = ${rows} values, got ${table.length}`);
+  return floatTensor(NAMES.idf, [rows], table);
+}
+
+export interface FeaturizerGraphOptions extends Partial<FeaturizerOptions> {
+  /**
+   * Given: weights are the classifier's own tf-idf weights (the front half of the serving graph,
+   * e.g. for parity checks or external clients). Omitted: raw counts, for training.
+   */
+  idf?: Float32Array;
+}
+
 /** Featurizer-only model: `text[N]` → `indices:int32[N, G]`, `weights:float[N, G]` (0 on padding). */
-export function buildFeaturizerGraph(options: Partial<FeaturizerOptions> = {}): Uint8Array {
+export function buildFeaturizerGraph(options: FeaturizerGraphOptions = {}): Uint8Array {
   const o = resolveFeaturizerOptions(options);
-  const { nodes, initializers } = featurizerNodes(o);
+  const weighting: Weighting = options.idf ? 'tfidf' : 'counts';
+  const { nodes, initializers } = featurizerNodes(o, weighting);
   return encodeModel(
     buildModel({
       name: 'text_featurizer',
       nodes,
-      initializers,
+      initializers: weighting === 'tfidf' ? [...initializers, idfTensor(options.idf, 2 ** o.bits)] : initializers,
       inputs: [valueInfo(NAMES.input, DataType.STRING, ['N'])],
       outputs: [
         valueInfo(NAMES.indices, DataType.INT32, ['N', 'G']),
@@ -227,7 +250,7 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
   if (W.length !== rows * classes) throw new RangeError(`W must have 2^${o.bits} × ${classes} = ${rows * classes} values, got ${W.length}`);
   if (b.length !== classes) throw new RangeError(`b must have ${classes} values, got ${b.length}`);
 
-  const front = featurizerNodes(o);
+  const front = featurizerNodes(o, 'tfidf');
   return encodeModel(
     buildModel({
       name: 'text_classifier',
@@ -235,6 +258,7 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
       initializers: [
         ...front.initializers,
         int64Tensor('axis2', [1], [2]),
+        idfTensor(options.weights?.idf, rows),
         floatTensor(NAMES.W, [rows, classes], W),
         floatTensor(NAMES.b, [classes], b),
       ],
@@ -242,7 +266,7 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
       outputs: [valueInfo(NAMES.output, DataType.FLOAT, ['N', classes])],
       opsets: OPSETS,
       metadata: options.metadata,
-      docString: `Hashed ${o.ngramOrder}-gram linear text classifier (${options.mode} choice, ${classes} labels, 2^${o.bits} buckets)`,
+      docString: `Hashed ${o.ngramOrder}-gram tf-idf linear text classifier (${options.mode} choice, ${classes} labels, 2^${o.bits} buckets)`,
     }),
   );
 }

@@ -8,7 +8,8 @@
  */
 import { ArtifactError, encodeArtifact, loadClassifier, type ArtifactMetadata } from './artifact.js';
 import { createFeaturizer, type Featurizer, type SparseRows } from './featurizer.js';
-import { resolveFeaturizerOptions, type ClassifierMode, type NgramOrder } from './graph.js';
+import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type ClassifierMode, type NgramOrder } from './graph.js';
+import { applyTfidf } from './tfidf.js';
 import { FIT_DEFAULTS, fitTextClassifier, type FitProgress, type TrainingMetrics } from './trainer.js';
 
 export { ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
@@ -17,6 +18,7 @@ export { createFeaturizer, featurizeTexts } from './featurizer.js';
 export type { Featurizer, SparseRows } from './featurizer.js';
 export { buildFeaturizerGraph, buildTextClassifierGraph, TOKEN_PATTERN } from './graph.js';
 export type { ClassifierMode, FeaturizerOptions, NgramOrder } from './graph.js';
+export { applyTfidf, computeIdf } from './tfidf.js';
 export { fitTextClassifier, FIT_DEFAULTS } from './trainer.js';
 export type { FitOptions, FitResult, TrainingMetrics } from './trainer.js';
 
@@ -24,15 +26,10 @@ export type { FitOptions, FitResult, TrainingMetrics } from './trainer.js';
 export type Target = number | string | readonly (number | string)[];
 
 /**
- * Defaults chosen by bench/accuracy (see its README table): 2^18 buckets keep hash collisions
- * negligible for tens of thousands of distinct n-grams; trigrams cost ~40% more features.
+ * Defaults chosen with bench/accuracy (numbers in bench/accuracy/README.md): 2^18 buckets
+ * (1 MiB per label + 1 MiB idf), word uni+bigrams, 8 epochs, tf-idf, refit on all data.
  */
-export const TRAIN_DEFAULTS = {
-  bits: 18,
-  ngramOrder: 2 as NgramOrder,
-  hashSeed: 0,
-  ...FIT_DEFAULTS,
-} as const;
+export const TRAIN_DEFAULTS = { ...DEFAULT_FEATURIZER_OPTIONS, ...FIT_DEFAULTS } as const;
 
 export interface TrainTextClassifierInput {
   texts: readonly string[];
@@ -50,6 +47,8 @@ export interface TrainTextClassifierInput {
   validationFraction?: number;
   refit?: boolean;
   threshold?: number;
+  /** tf-idf weighting (default) or plain normalised counts */
+  idf?: boolean;
   /** extra metadata_props entries (e.g. project id, model version) */
   metadata?: Record<string, string>;
   /** reuse a featurizer session across trainings (must match bits/ngramOrder/hashSeed) */
@@ -61,10 +60,16 @@ export type TrainPhase = 'featurize' | 'fit' | 'export' | 'validate';
 
 export interface TrainProgress {
   phase: TrainPhase;
-  /** 0..1 within the phase */
+  /** 0..1 over the whole training, never decreasing (feed it to a progress bar) */
   fraction: number;
+  /** 0..1 within the phase */
+  phaseFraction: number;
   fit?: FitProgress;
 }
+
+/** Share of the overall progress each phase starts at (rough wall-time shares on short texts). */
+const PHASE_START: Record<TrainPhase, number> = { featurize: 0, fit: 0.25, export: 0.9, validate: 0.95 };
+const PHASE_END: Record<TrainPhase, number> = { featurize: 0.25, fit: 0.9, export: 0.95, validate: 1 };
 
 export interface TrainTimings {
   featurizeMs: number;
@@ -116,19 +121,25 @@ function scoreRow(x: SparseRows, row: number, W: Float32Array, b: Float32Array, 
 }
 
 const PARITY_ROWS = 8;
+
+function sliceRows(x: SparseRows, rows: number): SparseRows {
+  const end = x.indptr[rows]!;
+  return { ...x, rows, indptr: x.indptr.subarray(0, rows + 1), indices: x.indices.subarray(0, end), values: x.values.subarray(0, end) };
+}
 const PARITY_TOLERANCE = 1e-4;
 
 /** Loads the artifact in a fresh session and checks it scores a few training texts like the trainer does. */
 async function validateExport(
   artifact: Uint8Array,
   texts: readonly string[],
-  x: SparseRows,
-  weights: { W: Float32Array; b: Float32Array },
+  counts: SparseRows,
+  weights: { W: Float32Array; b: Float32Array; idf: Float32Array },
   mode: ClassifierMode,
 ): Promise<ArtifactMetadata> {
   const classifier = await loadClassifier(artifact);
   try {
     const rows = Math.min(PARITY_ROWS, texts.length);
+    const x = applyTfidf(sliceRows(counts, rows), weights.idf);
     const { probs } = await classifier.predict(texts.slice(0, rows));
     const C = weights.b.length;
     for (let i = 0; i < rows; i++) {
@@ -149,15 +160,16 @@ async function validateExport(
 export async function trainTextClassifier(input: TrainTextClassifierInput): Promise<TrainTextClassifierResult> {
   assertInput(input);
   const started = performance.now();
-  const featurizerOptions = resolveFeaturizerOptions({
-    bits: input.bits ?? TRAIN_DEFAULTS.bits,
-    ngramOrder: input.ngramOrder ?? TRAIN_DEFAULTS.ngramOrder,
-    hashSeed: input.hashSeed ?? TRAIN_DEFAULTS.hashSeed,
-  });
+  const featurizerOptions = resolveFeaturizerOptions(input);
   const labelIndex = new Map(input.labels.map((label, i) => [label, i]));
   const targets = input.targets.map((t, i) => resolveTarget(t, labelIndex, i));
-  const progress = (phase: TrainPhase, fraction: number, fit?: FitProgress) =>
-    input.onProgress?.({ phase, fraction, ...(fit ? { fit } : {}) });
+  const progress = (phase: TrainPhase, phaseFraction: number, fit?: FitProgress) =>
+    input.onProgress?.({
+      phase,
+      fraction: PHASE_START[phase] + (PHASE_END[phase] - PHASE_START[phase]) * phaseFraction,
+      phaseFraction,
+      ...(fit ? { fit } : {}),
+    });
 
   const ownFeaturizer = !input.featurizer;
   const featurizer = input.featurizer ?? (await createFeaturizer(featurizerOptions));
@@ -183,6 +195,7 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
     validationFraction: input.validationFraction,
     refit: input.refit,
     threshold: input.threshold,
+    idf: input.idf,
     onProgress: (p) => progress('fit', p.fraction, p),
   });
   const fittedAt = performance.now();
@@ -193,6 +206,7 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
     featurizer: featurizerOptions,
     W: fitted.W,
     b: fitted.b,
+    idf: fitted.idf,
     threshold: input.threshold ?? TRAIN_DEFAULTS.threshold,
     metrics: fitted.metrics,
     ...(input.metadata ? { extra: input.metadata } : {}),

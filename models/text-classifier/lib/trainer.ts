@@ -17,6 +17,7 @@ import type { SparseRows } from './featurizer.js';
 import type { ClassifierMode } from './graph.js';
 import { multipleChoiceMetrics, singleChoiceMetrics } from './metrics.js';
 import { createRandom, shuffleInPlace, type Random } from './random.js';
+import { applyTfidf, computeIdf } from './tfidf.js';
 
 export interface FitOptions {
   mode: ClassifierMode;
@@ -38,6 +39,8 @@ export interface FitOptions {
   refit?: boolean;
   /** multiple choice: a label is predicted when its probability ≥ threshold */
   threshold?: number;
+  /** weight n-grams by idf (true, default) or use plain L2-normalised counts (idf = 1 for all) */
+  idf?: boolean;
   onProgress?: (p: FitProgress) => void;
 }
 
@@ -71,6 +74,7 @@ export interface TrainingMetrics {
   l2: number;
   learningRate: number;
   seed: number;
+  idf: boolean;
   /** per-label example counts in all the data (multiple: texts carrying the label) */
   labelCounts: number[];
 }
@@ -79,6 +83,8 @@ export interface FitResult {
   /** 2^bits × C, row-major */
   W: Float32Array;
   b: Float32Array;
+  /** 2^bits: the idf table the weights were trained with (the serving graph needs it) */
+  idf: Float32Array;
   metrics: TrainingMetrics;
 }
 
@@ -90,6 +96,7 @@ export const FIT_DEFAULTS = {
   validationFraction: 0.15,
   refit: true,
   threshold: 0.5,
+  idf: true,
 } as const;
 
 /** Labels as the trainer uses them: a class id per row (single) or a multi-hot N × C matrix (multiple). */
@@ -358,12 +365,16 @@ function assertFitInputs(x: SparseRows, targetCount: number, options: FitOptions
   positive('learningRate', options.learningRate);
   positive('l2', options.l2, true);
   if (options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 1)) throw new RangeError(`epochs must be an integer ≥ 1, got ${options.epochs}`);
+  // Each step shrinks W by (1 − lr·λ); at lr·λ ≥ 1 that flips signs or zeroes the scale.
+  if ((options.learningRate ?? FIT_DEFAULTS.learningRate) * (options.l2 ?? FIT_DEFAULTS.l2) >= 1) {
+    throw new RangeError('learningRate × l2 must be < 1');
+  }
   const vf = options.validationFraction;
   if (vf !== undefined && !(vf >= 0 && vf < 1)) throw new RangeError(`validationFraction must be in [0, 1), got ${vf}`);
 }
 
 /**
- * Trains on CSR features. Validation metrics come from a model that never saw the validation
+ * Trains on CSR n-gram counts (featurizer.ts), weighting them by tf-idf first (tfidf.ts). Validation metrics come from a model that never saw the validation
  * rows; with `refit` (default) the returned weights are then retrained on all rows with the same
  * epochs and seed-derived shuffles, because for the small projects typical of labelling work the
  * extra 15% of examples matters more than the second pass costs.
@@ -375,20 +386,29 @@ export function fitTextClassifier(x: SparseRows, targets: readonly (number | rea
   const encoded = encodeTargets(targets, o.mode, C);
   const random = createRandom(o.seed);
   const { train, validation } = splitTrainValidation(encoded, x.rows, C, o.validationFraction, random);
-  const ctx = { x, targets: encoded, classes: C, l2: o.l2, learningRate: o.learningRate };
+  const weigh = (rows: Int32Array) => {
+    const idf = o.idf ? computeIdf(x, rows) : new Float32Array(x.cols).fill(1);
+    return { idf, features: applyTfidf(x, idf) };
+  };
+  const context = (features: SparseRows) => ({ x: features, targets: encoded, classes: C, l2: o.l2, learningRate: o.learningRate });
   const hasValidation = validation.length > 0;
   const refit = hasValidation && o.refit;
   const passes = refit ? 2 : 1;
   const report = (stage: FitProgress['stage'], pass: number) => (epoch: number, loss: number) =>
     o.onProgress?.({ stage, epoch, epochs: o.epochs, loss, fraction: (pass * o.epochs + epoch) / (passes * o.epochs) });
 
-  const first = trainModel(ctx, train, o.epochs, random, report(hasValidation ? 'validation' : 'final', 0));
-  const metricsOnHeldOut = validationMetrics(first.model, x, encoded, validation, o.threshold);
-  const final = refit ? trainModel(ctx, Int32Array.from({ length: x.rows }, (_, i) => i), o.epochs, random, report('final', 1)) : first;
+  // idf comes from the rows a model trains on, so validation rows stay unseen in every sense.
+  const firstWeights = weigh(train);
+  const first = trainModel(context(firstWeights.features), train, o.epochs, random, report(hasValidation ? 'validation' : 'final', 0));
+  const metricsOnHeldOut = validationMetrics(first.model, firstWeights.features, encoded, validation, o.threshold);
+  const all = Int32Array.from({ length: x.rows }, (_, i) => i);
+  const finalWeights = refit ? weigh(all) : firstWeights;
+  const final = refit ? trainModel(context(finalWeights.features), all, o.epochs, random, report('final', 1)) : first;
 
   return {
     W: final.model.W,
     b: Float32Array.from(final.model.b),
+    idf: finalWeights.idf,
     metrics: {
       mode: o.mode,
       ...metricsOnHeldOut,
@@ -401,6 +421,7 @@ export function fitTextClassifier(x: SparseRows, targets: readonly (number | rea
       l2: o.l2,
       learningRate: o.learningRate,
       seed: o.seed,
+      idf: o.idf,
       labelCounts: labelCounts(encoded, x.rows, C),
     },
   };
