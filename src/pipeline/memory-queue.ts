@@ -38,9 +38,10 @@ export class MemoryTrainingQueue implements TrainingQueue {
       return slot.waiting.job.id;
     }
     const id = await this.jobs.nextId();
-    const now = new Date().toISOString();
-    await this.jobs.put(newJobRecord(id, request, now));
+    // Another request may have created the waiting job while we awaited the id: fold into it instead.
+    if (slot.waiting) return this.request(request, delayMs);
     slot.waiting = { job: { ...request, id, attempt: 1 }, timer: undefined, readyAt: 0 };
+    await this.jobs.put(newJobRecord(id, request, new Date().toISOString()));
     this.arm(request.projectId, delayMs);
     return id;
   }
