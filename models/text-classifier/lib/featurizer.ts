@@ -1,9 +1,10 @@
 /**
  * Runs the featurizer-only ONNX graph (see graph.ts) over texts and returns a CSR matrix.
  *
- * Using onnxruntime for training-time features makes train/serve parity hold by construction:
- * the serving graph Gathers every n-gram slot with the same (index, weight) pairs, so summing
- * duplicate indices within a row gives exactly the effective feature vector it scores.
+ * Using onnxruntime for training-time features makes lowercasing, tokenising and hashing
+ * identical to serving by construction. The serving graph Gathers every n-gram slot, so an
+ * n-gram that occurs k times adds k times: summing duplicate buckets within a row (done here)
+ * gives the same effective feature vector. Zero weights mark padding and are dropped.
  */
 import * as ort from 'onnxruntime-node';
 import { NAMES, buildFeaturizerGraph, resolveFeaturizerOptions, type FeaturizerGraphOptions, type FeaturizerOptions } from './graph.js';

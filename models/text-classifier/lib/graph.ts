@@ -9,8 +9,9 @@
  * The featurizer variant stops after the weights and outputs (indices, weights) per n-gram slot.
  * Training runs it (with raw-count weights, since idf is learned from the training set) through
  * onnxruntime, so train and serve tokenise, lowercase and hash with the very same kernels
- * (JS `toLowerCase` disagrees with glibc on 'İ' and final sigma). IDF measured +1.5–2 points of
- * accuracy on the 5-class benchmark and +0.5 on the real spam corpus over plain normalised counts.
+ * (JS `toLowerCase` disagrees with glibc on 'İ' and final sigma). Against plain normalised counts,
+ * idf measured +1 point of accuracy on the 5-class benchmark and +0.4 on the 3-class one, and was
+ * within noise (−0.3 / −0.5) on the spam corpus and the multi-label set (bench/accuracy/README.md).
  */
 import {
   DataType,
@@ -31,10 +32,10 @@ export type ClassifierMode = 'single' | 'multiple';
 export type NgramOrder = 1 | 2 | 3;
 
 /**
- * Tokens: one CJK/kana/Thai-family character at a time (those scripts have no spaces, so single
- * characters plus their bigrams are the useful features; U+30FC is the kana length mark), otherwise maximal runs of letters,
- * digits, underscore and combining marks (marks keep Devanagari/Arabic words whole).
- * RE2 syntax; `[^\P{L}...]` reads "a letter that is not one of ...".
+ * Tokens: one CJK/kana/Thai-family character at a time (those scripts write no spaces, so single
+ * characters and their bigrams are the useful features; U+30FC is the kana length mark),
+ * otherwise maximal runs of letters, digits, underscore and combining marks (marks keep
+ * Devanagari/Arabic words whole). RE2 syntax; `[^\P{L}...]` reads "a letter that is not one of ...".
  */
 const SPACELESS_SCRIPTS = '\\p{Han}\\p{Hiragana}\\p{Katakana}\\x{30FC}\\p{Thai}\\p{Lao}\\p{Khmer}\\p{Myanmar}';
 export const TOKEN_PATTERN = `[${SPACELESS_SCRIPTS}]|(?:[^\\P{L}${SPACELESS_SCRIPTS}]|[\\p{N}\\p{M}_])+`;

@@ -12,8 +12,8 @@ import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type ClassifierMo
 import { applyTfidf } from './tfidf.js';
 import { FIT_DEFAULTS, fitTextClassifier, type FitProgress, type TrainingMetrics } from './trainer.js';
 
-export { ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
-export type { ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
+export { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
+export type { ArtifactErrorCode, ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
 export { createFeaturizer, featurizeTexts } from './featurizer.js';
 export type { Featurizer, SparseRows } from './featurizer.js';
 export { buildFeaturizerGraph, buildTextClassifierGraph, TOKEN_PATTERN } from './graph.js';

@@ -6,9 +6,11 @@
  *
  * L2 uses the lazy scale trick (W_effective = scale · W): shrinking every weight each step costs
  * O(1) instead of O(2^bits · C), so a step only touches the n-grams of its example.
- * The step size decays linearly to ~0 over the planned number of updates: with a handful of
- * epochs this lands close to the optimum without averaging, which beat the 1/(1 + λ·lr0·t)
- * schedule on every benchmark set (see bench/accuracy).
+ * The step size decays linearly to ~0 over the planned number of updates (so the epoch count is
+ * fixed up front; no early stopping): the last, small steps settle the weights the way averaging
+ * would. Measured on the bench sets (held-out accuracy, lr0 ∈ {0.5, 1, 2}, 4 or 8 epochs), it
+ * beat both a constant step and the 1/(1 + λ·lr0·t) schedule by ~2 points on the 5-class set and
+ * tied with them (within noise) on the 3-class, multi-label and spam sets.
  *
  * Determinism: the split and the per-epoch shuffles come from one seeded PRNG, and the arithmetic
  * order is fixed, so the same inputs and seed give bit-identical weights.
