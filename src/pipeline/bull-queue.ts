@@ -45,32 +45,48 @@ export class BullTrainingQueue implements TrainingQueue {
     this.queue.on('error', (err) => this.log.warn({ err: err.message }, 'training queue connection error'));
   }
 
+  /**
+   * Ids are ours (`<project>.<n>`, n from a Redis counter), so the caller's id names the job that will
+   * train its data: a replaced waiting job hands its place to the new id, and a request made during a run
+   * becomes the follow-up job under its own id (BullMQ keeps a custom id for the stored next job).
+   */
   async request(request: TrainingRequest): Promise<string> {
+    const id = `${request.projectId}.${await this.producer.incr(`${KEY_PREFIX}job-seq`)}`;
     const opts: JobsOptions = {
+      jobId: id,
       delay: this.options.debounceMs,
-      deduplication: { id: `train-${request.projectId}`, keepLastIfActive: true, replace: true },
+      deduplication: { id: dedupId(request.projectId), keepLastIfActive: true, replace: true },
     };
-    const job = await this.queue.add('train', { ...request, requestedAt: Date.now() }, opts);
-    const id = job.id!;
-    // Job ids replaced by a newer request disappear from BullMQ; remember project → ids for /jobs and stats.
-    await this.producer
-      .multi()
-      .hset(`${KEY_PREFIX}job-project`, id, request.projectId)
-      .lrem(`${KEY_PREFIX}jobs:${request.projectId}`, 0, id)
-      .lpush(`${KEY_PREFIX}jobs:${request.projectId}`, id)
-      .ltrim(`${KEY_PREFIX}jobs:${request.projectId}`, 0, RECENT_JOBS - 1)
-      .exec();
+    await this.queue.add('train', { ...request, requestedAt: Date.now() }, opts);
+    const recent = `${KEY_PREFIX}jobs:${request.projectId}`;
+    await this.producer.multi().lpush(recent, id).ltrim(recent, 0, RECENT_JOBS - 1).exec();
     return id;
   }
 
   async job(id: string): Promise<JobRecord | undefined> {
     const job = await Job.fromId<JobData, TrainingOutcome>(this.queue, id);
     if (job) return toRecord(job, await job.getState());
-    const projectId = await this.producer.hget(`${KEY_PREFIX}job-project`, id);
-    if (!projectId) return undefined;
-    // Folded into a newer request before it ran (debounce), or evicted after completion.
-    const latest = (await this.producer.lindex(`${KEY_PREFIX}jobs:${projectId}`, 0)) ?? null;
-    return { ...emptyRecord(id, projectId), status: 'completed', error: null, result: { supersededBy: latest === id ? null : latest } };
+    const ref = parseJobId(id);
+    if (!ref) return undefined;
+    const pending = await this.pendingFollowUp(ref.projectId);
+    if (pending === id) return { ...emptyRecord(id, ref.projectId), status: 'waiting' };
+    // Folded into a newer request before it ran: describe the job that trains its data instead.
+    const newer = (await this.producer.lrange(`${KEY_PREFIX}jobs:${ref.projectId}`, 0, -1))
+      .filter((other) => (parseJobId(other)?.seq ?? 0) > ref.seq)
+      .reverse();
+    for (const candidate of newer) {
+      const successor = await Job.fromId<JobData, TrainingOutcome>(this.queue, candidate);
+      if (successor || candidate === pending) {
+        const status = successor ? toRecord(successor, await successor.getState()).status : 'waiting';
+        return { ...emptyRecord(id, ref.projectId), status: status === 'completed' || status === 'failed' ? status : 'waiting', result: { supersededBy: candidate } };
+      }
+    }
+    return undefined;
+  }
+
+  /** The id BullMQ stored for the follow-up of a running job (keepLastIfActive), if any. */
+  private async pendingFollowUp(projectId: string): Promise<string | null> {
+    return this.producer.hget(`${this.queue.qualifiedName}:dn:${dedupId(projectId)}`, 'jid');
   }
 
   async recentJobs(projectId: string, limit: number): Promise<JobRecord[]> {
@@ -121,6 +137,17 @@ export class BullTrainingQueue implements TrainingQueue {
   }
 }
 
+function dedupId(projectId: string): string {
+  return `train-${projectId}`;
+}
+
+/** `"12.345"` → project "12", sequence 345 (project ids never contain a dot). */
+function parseJobId(id: string): { projectId: string; seq: number } | undefined {
+  const dot = id.lastIndexOf('.');
+  const seq = Number(id.slice(dot + 1));
+  return dot > 0 && Number.isInteger(seq) ? { projectId: id.slice(0, dot), seq } : undefined;
+}
+
 function toRecord(job: Job<JobData, TrainingOutcome>, state: string): JobRecord {
   const status: JobStatus = state === 'active' || state === 'completed' || state === 'failed' || state === 'delayed' ? state : 'waiting';
   const outcome = job.returnvalue ?? null;
@@ -134,7 +161,8 @@ function toRecord(job: Job<JobData, TrainingOutcome>, state: string): JobRecord 
     durationMs: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : null,
     attempts: job.attemptsMade,
     progress: typeof job.progress === 'number' ? job.progress : 0,
-    error: job.failedReason || null,
+    // BullMQ keeps the last attempt's failure reason even after a later attempt succeeds.
+    error: status === 'completed' ? null : job.failedReason || null,
     version: outcome?.version ?? null,
     result: outcome ? { ...outcome } : null,
   };
