@@ -26,6 +26,8 @@ export interface ModelHostOptions {
   modelDir: string;
   labelStudio: { url: string | undefined; apiKey: string | undefined; allowedFileHosts: string[] };
   cache: { max: number; maxBytes: number; idleMs: number };
+  /** How long a replaced instance lives on for requests already using it (default 5 s). */
+  retireGraceMs?: number;
 }
 
 /** A model refused its project (its `setup()` threw): answered 422 with the model's message. */
@@ -50,6 +52,7 @@ export class ModelHost {
   /** Parsed label configs by config text: projects sharing a config parse it once. */
   private readonly interfaces = new LRUCache<string, LabelInterface>({ max: 500 });
   private readonly unsubscribe: () => void;
+  private closing = false;
 
   constructor(private readonly o: ModelHostOptions) {
     this.entries = new LRUCache<string, Entry>({
@@ -57,9 +60,11 @@ export class ModelHost {
       maxSize: o.cache.maxBytes,
       sizeCalculation: (e) => Math.max(1, e.model.memoryBytes),
       ttl: o.cache.idleMs || undefined,
+      // Unload idle projects on a timer, not only when someone happens to look them up.
+      ttlAutopurge: o.cache.idleMs > 0,
       updateAgeOnGet: true,
       dispose: (entry, _key, reason) => {
-        if (reason !== 'set') this.retire(entry.model);
+        if (reason !== 'set' && !this.closing) this.retire(entry.model);
       },
     });
     this.unsubscribe = o.feed.subscribe((change) => {
@@ -138,6 +143,7 @@ export class ModelHost {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    this.closing = true;
     const models = [...this.entries.values()].map((e) => e.model);
     this.entries.clear();
     await Promise.all(models.map((m) => this.disposeModel(m)));
@@ -247,7 +253,7 @@ export class ModelHost {
 
   /** Disposes a replaced instance after a grace period, so requests already using it can finish. */
   private retire(model: Model): void {
-    setTimeout(() => void this.disposeModel(model), RETIRE_GRACE_MS).unref();
+    setTimeout(() => void this.disposeModel(model), this.o.retireGraceMs ?? RETIRE_GRACE_MS).unref();
   }
 
   private async disposeModel(model: Model): Promise<void> {
