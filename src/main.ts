@@ -22,7 +22,6 @@ export async function startServer(config: Config, options: ContextOptions = {}):
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
-  if (config.training.embeddedWorker) await ctx.startWorker();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
@@ -30,6 +29,7 @@ export async function startServer(config: Config, options: ContextOptions = {}):
     { url, mode: ctx.stores.mode, model: ctx.host.modelClassName, modelDir: config.modelDir, trainingInProcess: config.training.embeddedWorker },
     'ls-ml-backend listening',
   );
+  if (config.training.embeddedWorker) await startWorkerWithoutBlocking(ctx);
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -48,7 +48,17 @@ export async function startServer(config: Config, options: ContextOptions = {}):
 
 export async function runServer(config: Config): Promise<void> {
   const running = await startServer(config);
-  onShutdown(running.ctx, () => running.close());
+  onShutdown(running.ctx.log, () => running.close());
+}
+
+/**
+ * The in-process queue starts at once (it also reschedules trainings a restart interrupted). A BullMQ
+ * worker waits for Redis, which may be down: the API must not wait with it, it answers 503 meanwhile.
+ */
+async function startWorkerWithoutBlocking(ctx: AppContext): Promise<void> {
+  const started = ctx.startWorker();
+  if (ctx.stores.mode === 'embedded') return started;
+  started.catch((err: unknown) => ctx.log.error({ err: err instanceof Error ? err.message : String(err) }, 'training worker failed to start'));
 }
 
 export async function runWorker(config: Config): Promise<void> {
@@ -57,21 +67,21 @@ export async function runWorker(config: Config): Promise<void> {
     process.exit(2);
   }
   const ctx = await createContext(config);
+  onShutdown(ctx.log, () => ctx.close()); // before waiting for Redis, so SIGTERM always shuts down cleanly
   await ctx.startWorker();
   ctx.log.info({ model: ctx.host.modelClassName, concurrency: config.training.concurrency }, 'training worker started');
-  onShutdown(ctx, () => ctx.close());
 }
 
-function onShutdown(ctx: AppContext, close: () => Promise<void>): void {
+function onShutdown(log: AppContext['log'], close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    ctx.log.info({ signal }, 'shutting down: finishing running trainings');
+    log.info({ signal }, 'shutting down: finishing running trainings');
     close().then(
       () => process.exit(0),
       (err: unknown) => {
-        ctx.log.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -130,9 +130,12 @@ export class BullTrainingQueue implements TrainingQueue {
     }
   }
 
+  /** Waits for running trainings (graceful SIGTERM); with Redis gone there is nothing to hand back, so it does not wait. */
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+    const redisDown = this.producer.status !== 'ready';
+    const bounded = (p: Promise<unknown>) => (redisDown ? Promise.race([p, new Promise((r) => setTimeout(r, 1_000).unref())]) : p);
+    await bounded(this.worker?.close(redisDown) ?? Promise.resolve());
+    await bounded(this.queue.close());
     this.producer.disconnect();
   }
 }

@@ -58,9 +58,12 @@ export class MemoryTrainingQueue implements TrainingQueue {
   async startWorker(processor: TrainingProcessor): Promise<void> {
     this.processor = processor;
     for (const stale of await this.jobs.unfinished()) {
-      if (this.slots.get(stale.projectId)?.waiting?.job.id === stale.id) continue;
-      await this.jobs.put({ ...stale, status: 'failed', error: 'interrupted: the process stopped before this job finished', finishedAt: new Date().toISOString() });
-      await this.request({ projectId: stale.projectId, event: stale.event as TrainingRequest['event'], payload: null });
+      const slot = this.slot(stale.projectId);
+      if (slot.waiting) continue;
+      // Same id as before the restart, so whoever polls /jobs/<id> sees it run to its end.
+      slot.waiting = { job: { projectId: stale.projectId, event: stale.event as TrainingRequest['event'], payload: null, id: stale.id, attempt: 1 }, timer: undefined, readyAt: 0 };
+      await this.jobs.put({ ...stale, status: 'delayed', error: null, startedAt: null });
+      this.arm(stale.projectId, this.options.debounceMs);
       this.log.info({ projectId: stale.projectId, jobId: stale.id }, 'rescheduled training interrupted by a restart');
     }
     for (const projectId of this.slots.keys()) this.fireIfDue(projectId);

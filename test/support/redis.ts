@@ -3,10 +3,12 @@
  *
  * The backend uses fixed key prefixes (`lsml:` for the stores, `lsml-bull` for BullMQ), so test files
  * cannot share a logical database. `redisUrlForTest()` gives the calling test process one database of
- * its own, 15 down to 1 (0 is left to humans), chosen with a lock file per database under the OS temp
- * dir: `open(…, 'wx')` is atomic, so two test files running in parallel (vitest forks, or two vitest runs
- * side by side) never get the same number. A lock whose process is gone is taken over. The lock is
- * released when the process exits; child processes a test spawns simply use the URL.
+ * its own, 15 down to 1 (0 is left to humans; bench/webhook.ts defaults to 9 without a lock, so it only
+ * collides if ten test files hold databases at once), chosen with a lock file per database under the OS
+ * temp dir: `open(…, 'wx')` is atomic, so two test files running in parallel (vitest forks, or two vitest
+ * runs side by side) never get the same number. A lock whose process is gone is taken over. The lock is
+ * released after the file (afterAll) or when the process exits; child processes a test spawns simply use
+ * the URL.
  *
  *   const url = redisUrlForTest();        // redis://127.0.0.1:6379/15
  *   await flushRedisDb(url);              // before and after the file
@@ -19,6 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
 
 const BASE_URL = (process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/\d*$/, '');
 const LOCK_DIR = path.join(os.tmpdir(), 'ls-ml-backend-test-redis-db-locks');
@@ -68,7 +71,14 @@ function acquireDb(): number {
   fs.mkdirSync(LOCK_DIR, { recursive: true });
   for (let db = FIRST_DB; db >= LAST_DB; db--) {
     if (tryLock(db)) {
+      // vitest may end its worker processes with a signal, skipping 'exit' handlers: release after the
+      // file too. (A lock left behind by a dead process is taken over anyway, see isStale.)
       process.once('exit', () => releaseLock(db));
+      try {
+        afterAll(() => releaseLock(db));
+      } catch {
+        // called outside a test file's collection: the exit handler and stale-lock takeover remain
+      }
       return db;
     }
   }

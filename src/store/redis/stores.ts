@@ -51,26 +51,34 @@ export class RedisStateStore implements StateStore {
 }
 
 export class RedisVersionStore implements VersionStore {
+  /** WATCH is per connection: one dedicated connection, used by one update at a time. */
+  private watcher: Redis | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly redis: Redis) {}
   async get(projectId: string): Promise<ProjectVersions | undefined> {
     const raw = await this.redis.hget(`${P}versions`, projectId);
     return raw ? (JSON.parse(raw) as ProjectVersions) : undefined;
   }
-  async update(projectId: string, initial: () => ProjectVersions, change: (c: ProjectVersions) => ProjectVersions): Promise<ProjectVersions> {
-    // Optimistic concurrency on a dedicated connection: WATCH is per connection.
-    const conn = this.redis.duplicate({ enableOfflineQueue: true });
-    try {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        await conn.watch(`${P}versions`);
-        const raw = await conn.hget(`${P}versions`, projectId);
-        const next = change(raw ? (JSON.parse(raw) as ProjectVersions) : initial());
-        const done = await conn.multi().hset(`${P}versions`, projectId, JSON.stringify(next)).exec();
-        if (done) return next;
-      }
-      throw new Error(`version update of project ${projectId} kept conflicting`);
-    } finally {
-      conn.disconnect();
+  update(projectId: string, initial: () => ProjectVersions, change: (c: ProjectVersions) => ProjectVersions): Promise<ProjectVersions> {
+    const run = this.queue.then(() => this.updateNow(projectId, initial, change));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+  private async updateNow(projectId: string, initial: () => ProjectVersions, change: (c: ProjectVersions) => ProjectVersions): Promise<ProjectVersions> {
+    const conn = (this.watcher ??= this.redis.duplicate({ enableOfflineQueue: true }));
+    conn.on('error', () => {});
+    for (let attempt = 0; attempt < 50; attempt++) {
+      await conn.watch(`${P}versions`);
+      const raw = await conn.hget(`${P}versions`, projectId);
+      const next = change(raw ? (JSON.parse(raw) as ProjectVersions) : initial());
+      // exec() is null when another process wrote the hash after WATCH: read again and retry.
+      if (await conn.multi().hset(`${P}versions`, projectId, JSON.stringify(next)).exec()) return next;
     }
+    throw new Error(`version update of project ${projectId} kept conflicting`);
+  }
+  close(): void {
+    this.watcher?.disconnect();
   }
   async list(): Promise<Array<{ projectId: string; versions: ProjectVersions }>> {
     const all = await this.redis.hgetall(`${P}versions`);
@@ -139,8 +147,8 @@ export class RedisAnnotationStore implements AnnotationStore {
     const doomed = new Set(taskIds);
     const ids = (await this.list(projectId)).filter((a) => doomed.has(a.taskId)).map((a) => String(a.annotationId));
     if (ids.length === 0) return 0;
-    const [docs, stamps] = this.keys(projectId);
-    const res = await this.redis.multi().hdel(docs, ...ids).hdel(stamps, ...ids).exec();
+    const [docs, stamps, tombstones] = this.keys(projectId);
+    const res = await this.redis.multi().hdel(docs, ...ids).hdel(stamps, ...ids).sadd(tombstones, ...ids).exec();
     return Number(res?.[0]?.[1] ?? 0);
   }
   async list(projectId: string): Promise<StoredAnnotation[]> {

@@ -18,6 +18,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
   private readonly deleteOne;
   private readonly addTombstone;
   private readonly deleteTask;
+  private readonly selectTaskAnnotations;
   private readonly selectAll;
   private readonly countAll;
 
@@ -39,6 +40,9 @@ export class SqliteAnnotationStore implements AnnotationStore {
     this.deleteOne = db.prepare('DELETE FROM annotations WHERE project_id = ? AND annotation_id = ?');
     this.addTombstone = db.prepare('INSERT OR IGNORE INTO annotation_tombstones (project_id, annotation_id) VALUES (?, ?)');
     this.deleteTask = db.prepare('DELETE FROM annotations WHERE project_id = ? AND task_id = ?');
+    this.selectTaskAnnotations = db.prepare<[string, number], { annotation_id: number }>(
+      'SELECT annotation_id FROM annotations WHERE project_id = ? AND task_id = ?',
+    );
     this.selectAll = db.prepare<[string], Row>(
       'SELECT annotation_id, task_id, updated_at, cancelled, ground_truth, result, task_data FROM annotations WHERE project_id = ? ORDER BY task_id, updated_at DESC',
     );
@@ -79,8 +83,16 @@ export class SqliteAnnotationStore implements AnnotationStore {
     })();
   }
 
+  /** Deletes the tasks' annotations and tombstones their ids, so a late update cannot bring one back. */
   async removeTasks(projectId: string, taskIds: number[]): Promise<number> {
-    return this.db.transaction(() => taskIds.reduce((n, id) => n + this.deleteTask.run(projectId, id).changes, 0))();
+    return this.db.transaction(() => {
+      let changed = 0;
+      for (const taskId of taskIds) {
+        for (const { annotation_id } of this.selectTaskAnnotations.all(projectId, taskId)) this.addTombstone.run(projectId, annotation_id);
+        changed += this.deleteTask.run(projectId, taskId).changes;
+      }
+      return changed;
+    })();
   }
 
   async list(projectId: string): Promise<StoredAnnotation[]> {
