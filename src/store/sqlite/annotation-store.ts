@@ -51,6 +51,8 @@ export class SqliteAnnotationStore implements AnnotationStore {
     );
   }
 
+  // Write transactions are IMMEDIATE: a deferred one that reads first cannot wait for the training
+  // thread's writer lock (SQLITE_BUSY at once), which lost webhooks under load.
   async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number> {
     return this.db.transaction(() => {
       let changed = 0;
@@ -69,7 +71,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
         }).changes;
       }
       return changed;
-    })();
+    }).immediate();
   }
 
   async remove(projectId: string, annotationIds: number[]): Promise<number> {
@@ -80,7 +82,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
         changed += this.deleteOne.run(projectId, id).changes;
       }
       return changed;
-    })();
+    }).immediate();
   }
 
   /** Deletes the tasks' annotations and tombstones their ids, so a late update cannot bring one back. */
@@ -92,7 +94,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
         changed += this.deleteTask.run(projectId, taskId).changes;
       }
       return changed;
-    })();
+    }).immediate();
   }
 
   async list(projectId: string): Promise<StoredAnnotation[]> {

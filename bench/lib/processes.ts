@@ -1,0 +1,118 @@
+/**
+ * Servers under test run as their own processes, so the load generator (wrk / the paced client), the
+ * server and the orchestrating script never share an event loop. Output goes to a log file (not a pipe
+ * this script would have to drain), which is also where a start-up failure is explained.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT, processMemory, sleep } from './util.js';
+
+export interface RunningProcess {
+  name: string;
+  pid: number;
+  url: string;
+  logFile: string;
+  memory(): { rssMiB: number; peakRssMiB: number } | null;
+  logTail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+const started = new Set<ChildProcess>();
+// Never leave a server behind if the script dies half-way (only the processes we started).
+process.on('exit', () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ApiServerOptions {
+  name: string;
+  model: string;
+  logLevel: string;
+  modelDir: string;
+  redisUrl?: string;
+  /** more env (training policy, …) */
+  env?: Record<string, string>;
+}
+
+/** `node --import tsx src/cli.ts serve`, configured only through the environment, as in production. */
+export async function startApiServer(o: ApiServerOptions): Promise<RunningProcess> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    MODEL_DIR: o.modelDir,
+    LOG_LEVEL: o.logLevel,
+    MODEL: o.model,
+    ...o.env,
+  };
+  if (o.redisUrl) env.REDIS_URL = o.redisUrl;
+  return startNode(o.name, ['--import', 'tsx', 'src/cli.ts', 'serve'], env, port, path.join(o.modelDir, `${o.name}.log`));
+}
+
+export async function startMinimalExpress(logDir: string): Promise<RunningProcess> {
+  const port = await freePort();
+  return startNode('minimal-express', ['--import', 'tsx', 'bench/lib/minimal-express.ts'], { PORT: String(port), HOST: '127.0.0.1' }, port, path.join(logDir, 'minimal-express.log'));
+}
+
+async function startNode(name: string, args: string[], env: Record<string, string>, port: number, logFile: string): Promise<RunningProcess> {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const fd = fs.openSync(logFile, 'w');
+  // Drop the caller's LOG_LEVEL/REDIS_URL/MODEL…: only what we pass configures the server.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|MODEL|MODEL_DIR|LOG_LEVEL|REDIS_URL|TRAIN_.*|WEBHOOK_SECRET|BASIC_AUTH_.*)$/.test(k)));
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', fd, fd] });
+  fs.closeSync(fd);
+  started.add(child);
+  const url = `http://127.0.0.1:${port}`;
+  const logTail = (lines = 15) => fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      started.delete(child);
+      throw new Error(`${name} exited (code ${child.exitCode ?? child.signalCode}) before answering /health:\n${logTail()}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`);
+      await res.text();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not answer /health within 60 s:\n${logTail()}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    name,
+    pid: child.pid!,
+    url,
+    logFile,
+    memory: () => processMemory(child.pid!),
+    logTail,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      started.delete(child);
+    },
+  };
+}
