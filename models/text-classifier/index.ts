@@ -8,7 +8,8 @@
  * Before the first training it returns an honest empty prediction (`result: []`, `score: 0`) per task.
  */
 import { LabelConfigError, Model, type FitContext, type FitResult, type Prediction, type Task, type TrainingAction } from '../../src/sdk/index.js';
-import { loadClassifier, trainTextClassifier, type Classifier, type ClassifierMode } from './lib/index.js';
+import { BatchingClassifier } from './lib/batcher.js';
+import { loadClassifier, trainTextClassifier, type ClassifierMode } from './lib/index.js';
 
 interface Target {
   control: string;
@@ -20,13 +21,13 @@ interface Target {
 
 export default class TextClassifier extends Model {
   private target: Target | undefined;
-  private classifier: Classifier | undefined;
+  private classifier: BatchingClassifier | undefined;
 
   override async setup(): Promise<void> {
     this.target = this.findTarget();
     const artifact = await this.loadArtifact();
     // A corrupt artifact throws here: the host then keeps serving the previous version.
-    if (artifact) this.classifier = await loadClassifier(artifact);
+    if (artifact) this.classifier = new BatchingClassifier(await loadClassifier(artifact));
   }
 
   override async predict(tasks: Task[]): Promise<Prediction[]> {
@@ -35,12 +36,13 @@ export default class TextClassifier extends Model {
     const texts = tasks.map((t) => textOf(t.data[target.dataKey]));
     const { probs, selected } = await classifier.predict(texts);
     const known = new Set(target.labels);
-    const C = classifier.labels.length;
+    const { labels } = classifier.classifier;
+    const C = labels.length;
     return tasks.map((_, i) => {
       const choices = selected[i]!.filter((label) => known.has(label));
       if (choices.length === 0) return { result: [], score: 0 };
       const row = probs.subarray(i * C, (i + 1) * C);
-      const score = Math.min(...choices.map((label) => row[classifier.labels.indexOf(label)]!));
+      const score = Math.min(...choices.map((label) => row[labels.indexOf(label)]!));
       return {
         result: [{ from_name: target.control, to_name: target.toName, type: 'choices', value: { choices } }],
         score: Math.round(score * 1e6) / 1e6,
@@ -78,13 +80,14 @@ export default class TextClassifier extends Model {
   }
 
   override async dispose(): Promise<void> {
-    await this.classifier?.release();
+    await this.classifier?.classifier.release();
     this.classifier = undefined;
   }
 
   override get memoryBytes(): number {
-    const bits = this.classifier?.metadata.featurizer.bits ?? 0;
-    return bits ? 2 ** bits * this.classifier!.labels.length * 4 : 1024;
+    const loaded = this.classifier?.classifier;
+    // W (2^bits × labels) and the idf table (2^bits), float32.
+    return loaded ? 2 ** loaded.metadata.featurizer.bits * (loaded.labels.length + 1) * 4 : 1024;
   }
 
   /** The Choices→Text pair to serve. An empty config is accepted (no predictions); any other mismatch is refused. */

@@ -22,7 +22,7 @@ export function requestContext(log: Logger, metrics: ServerMetrics): RequestHand
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       // The matched route pattern keeps label cardinality bounded (never the raw URL).
       const route = req.route?.path ? String(req.route.path) : 'unmatched';
-      metrics.requestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      metrics.observeRequest(req.method, route, res.statusCode, seconds);
       const line = { reqId: id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e5) / 100 };
       if (res.statusCode >= 500) log.error(line, 'request failed');
       else if (QUIET_ROUTES.has(req.path)) log.debug(line, 'request');

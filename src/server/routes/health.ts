@@ -1,14 +1,12 @@
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { AppContext } from '../../context.js';
 
 /** `GET /health` and `GET /`: Label Studio calls these constantly with a 1 s timeout; no I/O here. */
-export function healthRoutes(ctx: AppContext): Router {
-  const router = Router();
+export function healthRoutes(router: Router, ctx: AppContext): void {
   const body = JSON.stringify({ status: 'UP', model_class: ctx.host.modelClassName });
   const send: RequestHandler = (_req, res) => {
     res.type('application/json').send(body);
   };
   router.get('/health', send);
   router.get('/', send);
-  return router;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { AppContext } from '../../context.js';
 import { predictRequestSchema } from '../../labelstudio/payloads.js';
 import { finalizePredictions } from '../../sdk/model-response.js';
@@ -10,8 +10,7 @@ import { DEFAULT_PROJECT_ID, projectIdFromUid } from '../../util/ids.js';
  * `POST /predict`: exactly one result item per task, in order, each stamped with the served version
  * (the one `/setup` reports), or Label Studio drops the batch or re-predicts forever (contract §3.3).
  */
-export function predictRoutes(ctx: AppContext): Router {
-  const router = Router();
+export function predictRoutes(router: Router, ctx: AppContext): void {
   router.post('/predict', async (req, res) => {
     const body = predictRequestSchema.parse(req.body);
     const projectId = body.project ? projectIdFromUid(body.project) : DEFAULT_PROJECT_ID;
@@ -26,8 +25,7 @@ export function predictRoutes(ctx: AppContext): Router {
         `${model.constructor.name}.predict returned ${results.length} results for ${body.tasks.length} tasks; it must return exactly one per task`,
       );
     }
-    ctx.metrics.predictions.inc({ project: projectId }, results.length);
+    ctx.metrics.countPredictions(projectId, results.length);
     res.json({ results });
   });
-  return router;
 }

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { BatchingClassifier } from '../../../models/text-classifier/lib/batcher.js';
+import { loadClassifier, trainTextClassifier } from '../../../models/text-classifier/lib/index.js';
+import { maxAbsDiff } from './helpers.js';
+
+async function trained() {
+  const texts = ['good great fine', 'bad awful poor', 'great good', 'awful bad', 'fine good', 'poor bad'];
+  const { artifact } = await trainTextClassifier({ texts, targets: [0, 1, 0, 1, 0, 1], labels: ['Pos', 'Neg'], mode: 'single', bits: 12 });
+  return loadClassifier(artifact);
+}
+
+describe('BatchingClassifier', () => {
+  it('answers concurrent calls from one shared run with the same results as separate runs', async () => {
+    const classifier = await trained();
+    let runs = 0;
+    const counting = { ...classifier, labels: classifier.labels, predict: (t: readonly string[]) => (runs++, classifier.predict(t)) };
+    const batcher = new BatchingClassifier(counting);
+    const calls = [['good great'], ['awful'], ['fine', 'poor bad', ''], ['great']];
+    const together = await Promise.all(calls.map((texts) => batcher.predict(texts)));
+    expect(runs).toBe(1);
+    for (const [i, texts] of calls.entries()) {
+      const alone = await classifier.predict(texts);
+      expect(together[i]!.labels).toEqual(alone.labels);
+      expect(together[i]!.selected).toEqual(alone.selected);
+      expect(together[i]!.probs).toHaveLength(alone.probs.length);
+      expect(maxAbsDiff(together[i]!.probs, alone.probs)).toBeLessThan(1e-6);
+    }
+    await classifier.release();
+  });
+
+  it('rejects every caller of a failed run and keeps working afterwards', async () => {
+    const classifier = await trained();
+    let fail = true;
+    const flaky = { ...classifier, labels: classifier.labels, predict: (t: readonly string[]) => (fail ? Promise.reject(new Error('ort exploded')) : classifier.predict(t)) };
+    const batcher = new BatchingClassifier(flaky);
+    const results = await Promise.allSettled([batcher.predict(['good']), batcher.predict(['bad'])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect((await batcher.predict(['good great'])).labels).toEqual(['Pos']);
+    await classifier.release();
+  });
+});
