@@ -13,6 +13,8 @@ import type { QueueOptions, TrainingOutcome, TrainingProcessor, TrainingQueue, T
 
 const QUEUE_NAME = 'training';
 const RECENT_JOBS = 20;
+/** How long an absorbed request's id stays answerable at /jobs/<id>. */
+const FOLDED_TTL_S = 24 * 3600;
 
 interface JobData extends TrainingRequest {
   requestedAt: number;
@@ -57,10 +59,20 @@ export class BullTrainingQueue implements TrainingQueue {
       delay: this.options.debounceMs,
       deduplication: { id: dedupId(request.projectId), keepLastIfActive: true, replace: true },
     };
-    await this.queue.add('train', { ...request, requestedAt: Date.now() }, opts);
+    const added = await this.queue.add('train', { ...request, requestedAt: Date.now() }, opts);
     const recent = `${KEY_PREFIX}jobs:${request.projectId}`;
-    await this.producer.multi().lpush(recent, id).ltrim(recent, 0, RECENT_JOBS - 1).exec();
+    const tx = this.producer.multi().lpush(recent, id).ltrim(recent, 0, RECENT_JOBS - 1);
+    // A job that is due but not yet picked up ('waiting') absorbs new requests without keeping their id;
+    // it has not started, so it trains their data. Remember which job that was, for /jobs/<id>.
+    if (added.id !== id && !(await this.exists(id)) && (await this.pendingFollowUp(request.projectId)) !== id) {
+      tx.set(`${KEY_PREFIX}folded:${id}`, added.id!, 'EX', FOLDED_TTL_S);
+    }
+    await tx.exec();
     return id;
+  }
+
+  private async exists(id: string): Promise<boolean> {
+    return (await Job.fromId(this.queue, id)) !== undefined;
   }
 
   async job(id: string): Promise<JobRecord | undefined> {
@@ -70,18 +82,23 @@ export class BullTrainingQueue implements TrainingQueue {
     if (!ref) return undefined;
     const pending = await this.pendingFollowUp(ref.projectId);
     if (pending === id) return { ...emptyRecord(id, ref.projectId), status: 'waiting' };
+    const absorbedBy = await this.producer.get(`${KEY_PREFIX}folded:${id}`);
+    if (absorbedBy) return this.supersededRecord(id, ref.projectId, absorbedBy);
     // Folded into a newer request before it ran: describe the job that trains its data instead.
     const newer = (await this.producer.lrange(`${KEY_PREFIX}jobs:${ref.projectId}`, 0, -1))
       .filter((other) => (parseJobId(other)?.seq ?? 0) > ref.seq)
       .reverse();
     for (const candidate of newer) {
-      const successor = await Job.fromId<JobData, TrainingOutcome>(this.queue, candidate);
-      if (successor || candidate === pending) {
-        const status = successor ? toRecord(successor, await successor.getState()).status : 'waiting';
-        return { ...emptyRecord(id, ref.projectId), status: status === 'completed' || status === 'failed' ? status : 'waiting', result: { supersededBy: candidate } };
-      }
+      if (candidate === pending || (await this.exists(candidate))) return this.supersededRecord(id, ref.projectId, candidate);
     }
     return undefined;
+  }
+
+  /** The record of an id whose data another job trains: its status follows that job's. */
+  private async supersededRecord(id: string, projectId: string, by: string): Promise<JobRecord> {
+    const successor = await Job.fromId<JobData, TrainingOutcome>(this.queue, by);
+    const status = successor ? toRecord(successor, await successor.getState()).status : 'waiting';
+    return { ...emptyRecord(id, projectId), status: status === 'completed' || status === 'failed' ? status : 'waiting', result: { supersededBy: by } };
   }
 
   /** The id BullMQ stored for the follow-up of a running job (keepLastIfActive), if any. */

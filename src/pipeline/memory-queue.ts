@@ -38,9 +38,11 @@ export class MemoryTrainingQueue implements TrainingQueue {
       return slot.waiting.job.id;
     }
     const id = await this.jobs.nextId();
-    // Another request may have created the waiting job while we awaited the id: fold into it instead.
-    if (slot.waiting) return this.request(request, delayMs);
-    slot.waiting = { job: { ...request, id, attempt: 1 }, timer: undefined, readyAt: 0 };
+    // While we awaited, a run may have finished and dropped the slot from the map, or another request
+    // may have created the waiting job: look the slot up again rather than use the one read before.
+    const current = this.slot(request.projectId);
+    if (current.waiting) return this.request(request, delayMs);
+    current.waiting = { job: { ...request, id, attempt: 1 }, timer: undefined, readyAt: 0 };
     await this.jobs.put(newJobRecord(id, request, new Date().toISOString()));
     this.arm(request.projectId, delayMs);
     return id;
@@ -111,11 +113,18 @@ export class MemoryTrainingQueue implements TrainingQueue {
       this.active--;
       slot.running = undefined;
       this.fireIfDue(projectId); // a request that came in during the run
-      const next = this.ready.shift();
-      if (next !== undefined) this.fireIfDue(next);
+      this.pump();
       if (!slot.waiting && !slot.running) this.slots.delete(projectId);
       if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
+  }
+
+  /**
+   * Starts due projects while there is capacity. Draining until full (not one per finished run) matters:
+   * a project taken from the list may turn out not to be due any more, and must not strand the rest.
+   */
+  private pump(): void {
+    while (this.active < this.options.concurrency && this.ready.length > 0) this.fireIfDue(this.ready.shift()!);
   }
 
   private async run(job: TrainingJob): Promise<void> {
