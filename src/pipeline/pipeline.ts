@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { TRAINING_ACTIONS, type WebhookEvent } from '../labelstudio/payloads.js';
+import { TRAINING_ACTIONS, type TrainingAction, type WebhookEvent } from '../labelstudio/payloads.js';
 import type { VersionManager } from '../sdk/versions.js';
 import type { AnnotationStore, JobRecord, ProjectStats, StatsStore } from '../store/types.js';
 import { emptyStats } from '../store/stats.js';
@@ -75,7 +75,8 @@ export class EventPipeline {
     if (!decision.train) {
       return { training: TRAINING_ACTION_SET.has(event.action), job: null, reason: decision.reason };
     }
-    const job = await this.d.queue.request({ projectId, event: event.action as never, payload: event });
+    const job = await this.d.queue.request({ projectId, event: event.action as TrainingAction, payload: event });
+    await this.d.stats.consumeRequested(projectId, stats.changedSinceRequest);
     this.d.log.debug({ projectId, job, reason: decision.reason }, 'training requested');
     return { training: true, job, reason: decision.reason };
   }

@@ -3,7 +3,8 @@
  * - START_TRAINING always trains.
  * - Annotation events train once the project has at least `min_annotations_to_start_training` finished
  *   tasks (TRAIN_MIN_ANNOTATIONS when Label Studio sends 0 or nothing) and at least TRAIN_EVERY_N_CHANGES
- *   annotation changes arrived since the last training.
+ *   annotation changes arrived since training was last requested (a requested training reads the store
+ *   when it runs, so it covers every change made before it starts).
  * - Everything else never trains.
  */
 import type { TrainingAction } from '../labelstudio/payloads.js';
@@ -23,10 +24,10 @@ export function decideTraining(action: string, stats: ProjectStats, finishedTask
   if (finishedTasks < threshold) {
     return { train: false, reason: `${finishedTasks} finished tasks, training starts at ${threshold}` };
   }
-  if (stats.changedSinceTraining < policy.everyNChanges) {
-    return { train: false, reason: `${stats.changedSinceTraining} changes since the last training, need ${policy.everyNChanges}` };
+  if (stats.changedSinceRequest < policy.everyNChanges) {
+    return { train: false, reason: `${stats.changedSinceRequest} changes since training was last requested, need ${policy.everyNChanges}` };
   }
-  return { train: true, reason: `${finishedTasks} finished tasks, ${stats.changedSinceTraining} changes` };
+  return { train: true, reason: `${finishedTasks} finished tasks, ${stats.changedSinceRequest} changes` };
 }
 
 const ANNOTATION_ACTIONS: ReadonlySet<string> = new Set<TrainingAction>([

@@ -122,6 +122,11 @@ export interface ProjectStats {
   labelStudioUpdatedAt: string | null;
   /** Annotation writes since the last successful training started. */
   changedSinceTraining: number;
+  /**
+   * Annotation writes since training was last requested. The policy counts these, so a project past its
+   * threshold asks the queue once per N changes, not on every event until the training has finished.
+   */
+  changedSinceRequest: number;
   eventsReceived: number;
   lastEventAt: string | null;
   labelConfigChangedAt: string | null;
@@ -136,6 +141,8 @@ export interface StatsStore {
   ): Promise<ProjectStats>;
   /** After a successful training that started when `consumed` changes were pending. */
   consumeChanges(projectId: string, consumed: number): Promise<void>;
+  /** After requesting a training that covers the `consumed` changes counted so far. */
+  consumeRequested(projectId: string, consumed: number): Promise<void>;
   list(): Promise<ProjectStats[]>;
 }
 

@@ -126,15 +126,25 @@ for i = 1, #ARGV, 3 do
 end
 return changed`;
 
+type RedisWithScripts = Redis & {
+  lsmlUpsertAnnotations(...args: Array<string | number>): Promise<number>;
+};
+
 export class RedisAnnotationStore implements AnnotationStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly scripts: RedisWithScripts;
+
+  constructor(private readonly redis: Redis) {
+    // defineCommand sends EVALSHA: the script text crosses the wire once, not with every webhook.
+    if (!('lsmlUpsertAnnotations' in redis)) redis.defineCommand('lsmlUpsertAnnotations', { numberOfKeys: 3, lua: UPSERT_ANNOTATIONS });
+    this.scripts = redis as RedisWithScripts;
+  }
   private keys(projectId: string): [string, string, string] {
     return [`${P}ann:${projectId}`, `${P}ann-ts:${projectId}`, `${P}ann-deleted:${projectId}`];
   }
   async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number> {
     if (annotations.length === 0) return 0;
     const args = annotations.flatMap((a) => [String(a.annotationId), String(a.updatedAt), JSON.stringify(a)]);
-    return Number(await this.redis.eval(UPSERT_ANNOTATIONS, 3, ...this.keys(projectId), ...args));
+    return Number(await this.scripts.lsmlUpsertAnnotations(...this.keys(projectId), ...args));
   }
   async remove(projectId: string, annotationIds: number[]): Promise<number> {
     if (annotationIds.length === 0) return 0;
@@ -181,24 +191,33 @@ export class RedisStatsStore implements StatsStore {
       for (const [k, v] of Object.entries(event.counters)) fields[`ls:${k}`] = v === null ? 'null' : String(v);
     }
     if (event.labelConfigChanged) fields.labelConfigChangedAt = now;
+    // A pipeline, not MULTI: increments need no transaction, and the HGETALL runs after them in order.
     const res = await this.redis
-      .multi()
+      .pipeline()
       .hincrby(key, 'changedSinceTraining', event.changes)
+      .hincrby(key, 'changedSinceRequest', event.changes)
       .hincrby(key, 'eventsReceived', 1)
       .hset(key, fields)
       .sadd(`${P}stats-projects`, projectId)
       .hgetall(key)
       .exec();
-    return fromHash(projectId, (res?.[4]?.[1] ?? {}) as Record<string, string>);
+    return fromHash(projectId, (res?.[5]?.[1] ?? {}) as Record<string, string>);
   }
-  async consumeChanges(projectId: string, consumed: number): Promise<void> {
+  consumeChanges(projectId: string, consumed: number): Promise<void> {
+    return this.decrementFloorZero(projectId, 'changedSinceTraining', consumed);
+  }
+  consumeRequested(projectId: string, consumed: number): Promise<void> {
+    return this.decrementFloorZero(projectId, 'changedSinceRequest', consumed);
+  }
+  private async decrementFloorZero(projectId: string, field: string, by: number): Promise<void> {
     await this.redis.eval(
-      `local v = tonumber(redis.call('HGET', KEYS[1], 'changedSinceTraining') or '0') - tonumber(ARGV[1])
+      `local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') - tonumber(ARGV[2])
        if v < 0 then v = 0 end
-       redis.call('HSET', KEYS[1], 'changedSinceTraining', v)`,
+       redis.call('HSET', KEYS[1], ARGV[1], v)`,
       1,
       `${P}stats:${projectId}`,
-      String(consumed),
+      field,
+      String(by),
     );
   }
   async list(): Promise<ProjectStats[]> {
@@ -214,6 +233,7 @@ function fromHash(projectId: string, h: Record<string, string>): ProjectStats {
     if (k.startsWith('ls:')) stats.labelStudio[k.slice(3)] = v === 'null' ? null : Number(v);
   }
   stats.changedSinceTraining = Number(h.changedSinceTraining ?? 0);
+  stats.changedSinceRequest = Number(h.changedSinceRequest ?? 0);
   stats.eventsReceived = Number(h.eventsReceived ?? 0);
   stats.lastEventAt = h.lastEventAt ?? null;
   stats.labelStudioUpdatedAt = h.labelStudioUpdatedAt ?? null;

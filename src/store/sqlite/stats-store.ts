@@ -38,6 +38,10 @@ export class SqliteStatsStore implements StatsStore {
     this.change(projectId, (s) => ({ ...s, changedSinceTraining: Math.max(0, s.changedSinceTraining - consumed) }));
   }
 
+  async consumeRequested(projectId: string, consumed: number): Promise<void> {
+    this.change(projectId, (s) => ({ ...s, changedSinceRequest: Math.max(0, (s.changedSinceRequest ?? 0) - consumed) }));
+  }
+
   async list(): Promise<ProjectStats[]> {
     return this.selectAll.all().map((r) => JSON.parse(r.doc) as ProjectStats);
   }
