@@ -66,8 +66,11 @@ export class RedisVersionStore implements VersionStore {
     return run;
   }
   private async updateNow(projectId: string, initial: () => ProjectVersions, change: (c: ProjectVersions) => ProjectVersions): Promise<ProjectVersions> {
-    const conn = (this.watcher ??= this.redis.duplicate({ enableOfflineQueue: true }));
-    conn.on('error', () => {});
+    if (!this.watcher) {
+      this.watcher = this.redis.duplicate({ enableOfflineQueue: true });
+      this.watcher.on('error', () => {}); // reconnects by itself; a failed update surfaces as a 503
+    }
+    const conn = this.watcher;
     for (let attempt = 0; attempt < 50; attempt++) {
       await conn.watch(`${P}versions`);
       const raw = await conn.hget(`${P}versions`, projectId);
