@@ -10,9 +10,10 @@ import type { TrainingOutcome, TrainingProcessor, TrainingQueue } from './pipeli
 import { MemoryTrainingQueue } from './pipeline/memory-queue.js';
 import { TrainingThreadPool } from './pipeline/training-threads.js';
 import { loadModelClass } from './sdk/load-model.js';
-import { ModelHost } from './sdk/model-host.js';
+import type { ModelHost } from './sdk/model-host.js';
+import { createModelRuntime } from './sdk/model-runtime.js';
 import type { ModelClass } from './sdk/model.js';
-import { initialVersionOf, VersionManager } from './sdk/versions.js';
+import type { VersionManager } from './sdk/versions.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { createStores, type Stores } from './store/index.js';
 
@@ -43,17 +44,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const ModelClass = options.ModelClass ?? (await loadModelClass(config.model));
   const stores = await createStores(config);
   const metrics = createServerMetrics();
-  const versions = new VersionManager(stores.versions, stores.artifacts, stores.feed, initialVersionOf(ModelClass, config), config.models.keepVersions);
-  const host = new ModelHost({
-    ModelClass,
-    projects: stores.projects,
-    state: stores.state,
-    artifacts: stores.artifacts,
-    versions,
+  const { versions, host } = createModelRuntime({
+    config,
+    stores,
     feed: stores.feed,
+    ModelClass,
     log,
-    modelDir: config.modelDir,
-    labelStudio: config.labelStudio,
     cache: { max: config.models.cacheMax, maxBytes: config.models.cacheMaxBytes, idleMs: config.models.idleUnloadMs },
   });
   const queueOptions = {

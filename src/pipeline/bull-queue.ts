@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobRecord, JobStatus } from '../store/types.js';
 import { connectRedis, KEY_PREFIX } from '../store/redis/connection.js';
-import type { QueueOptions, TrainingOutcome, TrainingProcessor, TrainingQueue, TrainingRequest } from './queue.js';
+import { blankJobRecord, type QueueOptions, type TrainingOutcome, type TrainingProcessor, type TrainingQueue, type TrainingRequest } from './queue.js';
 
 const QUEUE_NAME = 'training';
 const RECENT_JOBS = 20;
@@ -81,7 +81,7 @@ export class BullTrainingQueue implements TrainingQueue {
     const ref = parseJobId(id);
     if (!ref) return undefined;
     const pending = await this.pendingFollowUp(ref.projectId);
-    if (pending === id) return { ...emptyRecord(id, ref.projectId), status: 'waiting' };
+    if (pending === id) return { ...blankJobRecord(id, ref.projectId), status: 'waiting' };
     const absorbedBy = await this.producer.get(`${KEY_PREFIX}folded:${id}`);
     if (absorbedBy) return this.supersededRecord(id, ref.projectId, absorbedBy);
     // Folded into a newer request before it ran: describe the job that trains its data instead.
@@ -98,7 +98,7 @@ export class BullTrainingQueue implements TrainingQueue {
   private async supersededRecord(id: string, projectId: string, by: string): Promise<JobRecord> {
     const successor = await Job.fromId<JobData, TrainingOutcome>(this.queue, by);
     const status = successor ? toRecord(successor, await successor.getState()).status : 'waiting';
-    return { ...emptyRecord(id, projectId), status: status === 'completed' || status === 'failed' ? status : 'waiting', result: { supersededBy: by } };
+    return { ...blankJobRecord(id, projectId), status: status === 'completed' || status === 'failed' ? status : 'waiting', result: { supersededBy: by } };
   }
 
   /** The id BullMQ stored for the follow-up of a running job (keepLastIfActive), if any. */
@@ -172,7 +172,7 @@ function toRecord(job: Job<JobData, TrainingOutcome>, state: string): JobRecord 
   const status: JobStatus = state === 'active' || state === 'completed' || state === 'failed' || state === 'delayed' ? state : 'waiting';
   const outcome = job.returnvalue ?? null;
   return {
-    ...emptyRecord(job.id!, job.data.projectId),
+    ...blankJobRecord(job.id!, job.data.projectId),
     status,
     event: job.data.event,
     createdAt: new Date(job.timestamp).toISOString(),
@@ -185,23 +185,5 @@ function toRecord(job: Job<JobData, TrainingOutcome>, state: string): JobRecord 
     error: status === 'completed' ? null : job.failedReason || null,
     version: outcome?.version ?? null,
     result: outcome ? { ...outcome } : null,
-  };
-}
-
-function emptyRecord(id: string, projectId: string): JobRecord {
-  return {
-    id,
-    projectId,
-    status: 'waiting',
-    event: '',
-    createdAt: '',
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    attempts: 0,
-    progress: 0,
-    error: null,
-    version: null,
-    result: null,
   };
 }

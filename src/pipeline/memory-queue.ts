@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { JobRecord, JobStore } from '../store/types.js';
-import type { QueueOptions, TrainingJob, TrainingProcessor, TrainingQueue, TrainingRequest } from './queue.js';
+import { blankJobRecord, type QueueOptions, type TrainingJob, type TrainingProcessor, type TrainingQueue, type TrainingRequest } from './queue.js';
 
 interface ProjectSlot {
   waiting?: { job: TrainingJob; timer: NodeJS.Timeout | undefined; readyAt: number };
@@ -170,19 +170,5 @@ export class MemoryTrainingQueue implements TrainingQueue {
 }
 
 export function newJobRecord(id: string, request: TrainingRequest, now: string): JobRecord {
-  return {
-    id,
-    projectId: request.projectId,
-    status: 'delayed',
-    event: request.event,
-    createdAt: now,
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    attempts: 0,
-    progress: 0,
-    error: null,
-    version: null,
-    result: null,
-  };
+  return blankJobRecord(id, request.projectId, { status: 'delayed', event: request.event, createdAt: now });
 }

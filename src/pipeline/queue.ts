@@ -53,3 +53,23 @@ export interface TrainingQueue {
   /** Stops taking jobs, waits for running ones, releases connections. */
   close(): Promise<void>;
 }
+
+/** A job record with nothing known yet but its id and project; both queues start from it. */
+export function blankJobRecord(id: string, projectId: string, patch: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id,
+    projectId,
+    status: 'waiting',
+    event: '',
+    createdAt: '',
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    attempts: 0,
+    progress: 0,
+    error: null,
+    version: null,
+    result: null,
+    ...patch,
+  };
+}

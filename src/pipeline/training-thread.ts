@@ -5,11 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
-import { ModelHost } from '../sdk/model-host.js';
 import { loadModelClass } from '../sdk/load-model.js';
-import { VersionManager } from '../sdk/versions.js';
 import { createStores, SilentChangeFeed } from '../store/index.js';
-import { initialVersionOf } from '../sdk/versions.js';
+import { createModelRuntime } from '../sdk/model-runtime.js';
 import { runTrainingJob } from './training-job.js';
 import type { FromThread, ToThread } from './training-threads.js';
 
@@ -18,19 +16,8 @@ const log = createLogger(config.logLevel).child({ thread: 'training' });
 const stores = await createStores(config);
 const feed = new SilentChangeFeed();
 const ModelClass = await loadModelClass(config.model);
-const versions = new VersionManager(stores.versions, stores.artifacts, feed, initialVersionOf(ModelClass, config), config.models.keepVersions);
-const host = new ModelHost({
-  ModelClass,
-  projects: stores.projects,
-  state: stores.state,
-  artifacts: stores.artifacts,
-  versions,
-  feed,
-  log,
-  modelDir: config.modelDir,
-  labelStudio: config.labelStudio,
-  cache: { max: 1, maxBytes: 1, idleMs: 0 },
-});
+// A one-entry cache: training builds a fresh instance per job (ModelHost.instantiate) and never serves.
+const { versions, host } = createModelRuntime({ config, stores, feed, ModelClass, log, cache: { max: 1, maxBytes: 1, idleMs: 0 } });
 const shutdown = new AbortController();
 const port = parentPort!;
 const send = (msg: FromThread) => port.postMessage(msg);
