@@ -54,3 +54,12 @@ export function redactSecret(text: string, secret: string | undefined): string {
   if (!s) return text;
   return text.split(s).join('[redacted]');
 }
+
+/** undici reports "fetch failed" with the useful part (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
+export function networkReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  if (cause && typeof cause.message === 'string') return cause.message;
+  return error.message;
+}

@@ -8,7 +8,7 @@
  * refused, not followed), and error messages are built without it (and scrubbed of it as a last resort).
  */
 import { z } from 'zod';
-import { authorizationHeader, isJwt, isLabelStudioOrigin, redactSecret } from './auth.js';
+import { authorizationHeader, isJwt, isLabelStudioOrigin, redactSecret, networkReason } from './auth.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Schemas: what we rely on in a task, everything else passes through.
@@ -328,13 +328,4 @@ function redirectTarget(response: Response, from: URL): URL | null {
   } catch {
     return null;
   }
-}
-
-/** undici reports "fetch failed" with the useful part (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
-function networkReason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.message === 'string') return cause.message;
-  return error.message;
 }

@@ -19,7 +19,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { authorizationHeader, isLabelStudioOrigin, redactSecret } from './auth.js';
+import { authorizationHeader, isLabelStudioOrigin, redactSecret, networkReason } from './auth.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors
@@ -510,13 +510,4 @@ function scrubbed(error: TaskFileError, token: string | undefined): TaskFileErro
   const message = redactSecret(error.message, token);
   if (message === error.message) return error;
   return new TaskFileError(message, { code: error.code, status: error.status, cause: error.cause });
-}
-
-/** undici reports "fetch failed" with the useful part (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
-function networkReason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.message === 'string') return cause.message;
-  return error.message;
 }

@@ -10,7 +10,7 @@ import { ArtifactError, encodeArtifact, loadClassifier, type ArtifactMetadata } 
 import { createFeaturizer, type Featurizer, type SparseRows } from './featurizer.js';
 import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type ClassifierMode, type NgramOrder } from './graph.js';
 import { applyTfidf } from './tfidf.js';
-import { FIT_DEFAULTS, fitTextClassifier, type FitProgress, type TrainingMetrics } from './trainer.js';
+import { FIT_DEFAULTS, fitTextClassifier, type FitOptions, type FitProgress, type TrainingMetrics } from './trainer.js';
 
 export { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
 export type { ArtifactErrorCode, ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
@@ -31,7 +31,10 @@ export type Target = number | string | readonly (number | string)[];
  */
 export const TRAIN_DEFAULTS = { ...DEFAULT_FEATURIZER_OPTIONS, ...FIT_DEFAULTS } as const;
 
-export interface TrainTextClassifierInput {
+/** The trainer's knobs (documented on FitOptions) pass straight through. */
+type TrainerKnobs = Pick<FitOptions, 'seed' | 'epochs' | 'l2' | 'learningRate' | 'validationFraction' | 'refit' | 'threshold' | 'idf'>;
+
+export interface TrainTextClassifierInput extends TrainerKnobs {
   texts: readonly string[];
   targets: readonly Target[];
   /** column order of the model's probabilities; labels without examples are kept */
@@ -40,15 +43,6 @@ export interface TrainTextClassifierInput {
   bits?: number;
   ngramOrder?: NgramOrder;
   hashSeed?: number;
-  seed?: number;
-  epochs?: number;
-  l2?: number;
-  learningRate?: number;
-  validationFraction?: number;
-  refit?: boolean;
-  threshold?: number;
-  /** tf-idf weighting (default) or plain normalised counts */
-  idf?: boolean;
   /** extra metadata_props entries (e.g. project id, model version) */
   metadata?: Record<string, string>;
   /** reuse a featurizer session across trainings (must match bits/ngramOrder/hashSeed) */
