@@ -111,7 +111,7 @@ async function createQueue(
 ): Promise<TrainingQueue> {
   if (config.redisUrl) {
     const { BullTrainingQueue } = await import('./pipeline/bull-queue.js');
-    return new BullTrainingQueue(config.redisUrl, { ...options, lockDurationMs: config.training.lockMs }, log);
+    return BullTrainingQueue.open(config.redisUrl, { ...options, lockDurationMs: config.training.lockMs }, log);
   }
   return new MemoryTrainingQueue(stores.jobs!, options, log);
 }

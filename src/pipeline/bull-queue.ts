@@ -8,13 +8,15 @@ import { Job, Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobRecord, JobStatus } from '../store/types.js';
-import { connectRedis, KEY_PREFIX } from '../store/redis/connection.js';
+import { connectRedis, KEY_PREFIX, waitForReady } from '../store/redis/connection.js';
 import { blankJobRecord, type QueueOptions, type TrainingOutcome, type TrainingProcessor, type TrainingQueue, type TrainingRequest } from './queue.js';
 
 const QUEUE_NAME = 'training';
 const RECENT_JOBS = 20;
 /** How long an absorbed request's id stays answerable at /jobs/<id>. */
 const FOLDED_TTL_S = 24 * 3600;
+
+type BullQueueOptions = QueueOptions & { prefix?: string; lockDurationMs?: number };
 
 interface JobData extends TrainingRequest {
   requestedAt: number;
@@ -26,9 +28,16 @@ export class BullTrainingQueue implements TrainingQueue {
   private worker: Worker<JobData, TrainingOutcome> | undefined;
   private readonly prefix: string;
 
-  constructor(
+  /** Opens the queue once its Redis connection is up (bounded), so the first `request` does not fail. */
+  static async open(redisUrl: string, options: BullQueueOptions, log: Logger): Promise<BullTrainingQueue> {
+    const queue = new BullTrainingQueue(redisUrl, options, log);
+    await waitForReady(queue.producer);
+    return queue;
+  }
+
+  private constructor(
     private readonly redisUrl: string,
-    private readonly options: QueueOptions & { prefix?: string; lockDurationMs?: number },
+    private readonly options: BullQueueOptions,
     private readonly log: Logger,
   ) {
     this.prefix = options.prefix ?? 'lsml-bull';

@@ -27,3 +27,18 @@ export function isRedisUnavailable(err: unknown): boolean {
     /Connection is closed|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connect ETIMEDOUT|Stream isn't writeable/i.test(err.message)
   );
 }
+
+/** Waits (bounded) for the first connection, so a fresh process does not fail its first commands. */
+export function waitForReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    // Past the timeout we go on: requests get 503 until Redis answers, and ioredis keeps reconnecting.
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
+}

@@ -101,7 +101,7 @@ async function makeQueue(kind: Kind, processor: TrainingProcessor, options: Part
     };
   } else {
     await flushRedisDb(redisUrl);
-    const queue = new BullTrainingQueue(redisUrl, opts, log);
+    const queue = await BullTrainingQueue.open(redisUrl, opts, log);
     harness = { queue, close: () => queue.close() };
   }
   open.push(harness);
