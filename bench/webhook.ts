@@ -3,11 +3,12 @@
  * (steady 400 events/s, open loop) and at saturation (wrk -t2 -c8), against the embedded server (no
  * REDIS_URL) and the distributed one (REDIS_URL, a flushed db), beside a minimal Express app measured
  * the same way. Then it proves nothing was lost: the annotations stored over GET /projects/:id/stats
- * must equal the distinct annotations sent, and the server must have seen every request sent.
+ * must equal the distinct annotations sent, and the server must have seen every request sent. Each
+ * server first gets a paced warm-up on other projects (not measured), so the numbers are steady state.
  *
  *   npm run bench:webhook [-- --events 20000 --projects 50 --rate 400 --paced-seconds 10 --duration 15
  *                              --redis-url redis://127.0.0.1:6379/9 --every-n 50 --debounce-ms 0
- *                              --skip-distributed --skip-info --out webhook]
+ *                              --warmup-events 1000 --skip-distributed --skip-info --out webhook]
  *
  * Prints tables; writes bench/results/<out>.json (default webhook.json). Needs wrk (apt-get install -y wrk)
  * and, for the distributed run, Redis (the db given is flushed).
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/9' },
     'every-n': { type: 'string', default: '50' },
     'debounce-ms': { type: 'string', default: '0' },
+    'warmup-events': { type: 'string', default: '1000' },
     'skip-distributed': { type: 'boolean', default: false },
     'skip-info': { type: 'boolean', default: false },
   },
@@ -57,6 +59,9 @@ const cfg = {
   // 25–125 ms would never train until the load stops, hiding the cost of training under load).
   trainEnv: { TRAIN_EVERY_N_CHANGES: args['every-n']!, TRAIN_DEBOUNCE_MS: args['debounce-ms']!, TRAIN_MIN_ANNOTATIONS: '10' },
   minAnnotationsToStartTraining: 10,
+  // Sent (paced) to other projects before measuring, so the numbers are the steady state and not V8's
+  // first compilations after a process start. Few per project: no training is triggered by them.
+  warmupEvents: Number(args['warmup-events']),
   model: 'keyword-choices',
 };
 const pacedCount = Math.min(cfg.events, cfg.rate * cfg.pacedSeconds);
@@ -88,6 +93,24 @@ const eventLines: string[] = [];
   }
   fs.writeFileSync(bodiesFile, out.join('\n') + '\n');
 }
+// ---- the warm-up events: the same shape, for projects that are not measured (ids after the measured ones).
+const warmupFile = path.join(tmp, 'warmup.ndjson');
+{
+  const next = textGenerator(7);
+  const lines: string[] = [];
+  for (let i = 0; i < cfg.warmupEvents; i++) {
+    const projectId = 101 + cfg.projects + (i % cfg.projects);
+    const seq = Math.floor(i / cfg.projects) + 1;
+    const event = annotationCreated(
+      { projectId, taskId: projectId * 100_000 + seq, annotationId: 9_000_000 + i, seq, item: next() },
+      { taskNumber: 1000, finished: seq, minAnnotationsToStartTraining: 1000 },
+    );
+    lines.push(JSON.stringify(event));
+  }
+  fs.writeFileSync(warmupFile, lines.join('\n') + '\n');
+}
+const warmUp = (url: string, pid: number) =>
+  cfg.warmupEvents > 0 ? runPaced({ url, path: '/webhook', bodiesFile: warmupFile, start: 0, count: cfg.warmupEvents, rate: cfg.rate, connections: cfg.connections }, pid) : undefined;
 const bodyBytes = fs.statSync(bodiesFile).size / cfg.events;
 console.log(`${cfg.events} ANNOTATION_CREATED bodies over ${cfg.projects} projects, ${Math.round(bodyBytes)} bytes on average → ${bodiesFile}`);
 
@@ -131,7 +154,8 @@ const results: ScenarioResult[] = [];
   const load = round(os.loadavg()[0]!, 2);
   const app = await startMinimalExpress(tmp);
   try {
-    console.log(`\n[minimal-express] paced ${cfg.rate}/s for ${cfg.pacedSeconds} s, then wrk -t${cfg.threads} -c${cfg.connections} -d${cfg.durationS}s`);
+    console.log(`\n[minimal-express] warm-up, paced ${cfg.rate}/s for ${cfg.pacedSeconds} s, then wrk -t${cfg.threads} -c${cfg.connections} -d${cfg.durationS}s`);
+    await warmUp(app.url, app.pid);
     const paced = await runPaced({ url: app.url, path: '/webhook', bodiesFile, start: 0, count: pacedCount, rate: cfg.rate, connections: cfg.connections }, app.pid);
     const wrk = await runWrk({ url: app.url, path: '/webhook', bodiesFile, start: pacedCount, threads: cfg.threads, connections: cfg.connections, durationS: cfg.durationS, serverPid: app.pid });
     results.push({ name: 'minimal Express 5', mode: 'minimal-express', logLevel: '-', loadAvgBefore: load, paced: { client: paced, server: null }, saturation: { wrk, server: null }, rssMiB: app.memory() });
@@ -158,9 +182,10 @@ async function serverScenario(name: string, mode: 'embedded' | 'distributed', lo
   const modelDir = fs.mkdtempSync(path.join(tmp, `${mode}-${logLevel}-`));
   const server = await startApiServer({ name: `api-${mode}-${logLevel}`, model: cfg.model, logLevel, modelDir, redisUrl, env: cfg.trainEnv });
   try {
-    console.log(`\n[${name}] pid ${server.pid}: /setup ×${cfg.projects}${paced ? `, paced ${cfg.rate}/s for ${cfg.pacedSeconds} s` : ''}, wrk -t${cfg.threads} -c${cfg.connections} -d${cfg.durationS}s`);
+    console.log(`\n[${name}] pid ${server.pid}: /setup ×${cfg.projects}, warm-up${paced ? `, paced ${cfg.rate}/s for ${cfg.pacedSeconds} s` : ''}, wrk -t${cfg.threads} -c${cfg.connections} -d${cfg.durationS}s`);
     // Label Studio calls /setup when the backend is connected; the trainings need the label config.
     await mapLimit(projectIds, 4, (p) => mustJson(`${server.url}/setup`, { body: setupBody(p) }));
+    await warmUp(server.url, server.pid);
 
     const h0 = await scrapeRoute(server.url, '/webhook');
     let pacedResult: ScenarioResult['paced'];

@@ -62,6 +62,7 @@ export const envSchema = z
     TRAIN_EVERY_N_CHANGES: positiveInt(10),
     TRAIN_ATTEMPTS: positiveInt(3),
     TRAIN_LOCK_MS: positiveInt(15_000),
+    TRAIN_NICE: z.coerce.number().int().min(0).max(19).default(19),
     MODEL_KEEP_VERSIONS: positiveInt(5),
     MODEL_CACHE_MAX: positiveInt(200),
     MODEL_CACHE_MAX_MB: positiveInt(1024),
@@ -99,6 +100,8 @@ export interface Config {
     everyNChanges: number;
     attempts: number;
     lockMs: number;
+    /** Nice value of training threads (Linux): 19 leaves the CPU to the API whenever it needs it. */
+    nice: number;
   };
   models: { keepVersions: number; cacheMax: number; cacheMaxBytes: number; idleUnloadMs: number };
 }
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       everyNChanges: e.TRAIN_EVERY_N_CHANGES,
       attempts: e.TRAIN_ATTEMPTS,
       lockMs: e.TRAIN_LOCK_MS,
+      nice: e.TRAIN_NICE,
     },
     models: {
       keepVersions: e.MODEL_KEEP_VERSIONS,

@@ -80,7 +80,11 @@ export async function createContext(config: Config, options: ContextOptions = {}
     pool ??= new TrainingThreadPool(config, log);
     const outcome = await pool.run(job, progress);
     // The thread stores the version; announcing it here reaches every process (memory or Redis feed).
-    if (outcome.version) await stores.feed.publish({ kind: 'version', projectId: job.projectId, version: outcome.version });
+    if (outcome.version) {
+      await stores.feed.publish({ kind: 'version', projectId: job.projectId, version: outcome.version });
+      // This process serves the new version before the job reads as completed (others follow the feed).
+      await host.refresh(job.projectId);
+    }
     return outcome;
   };
 

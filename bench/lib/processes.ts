@@ -36,6 +36,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const SERVER_ENTRY = 'dist/src/cli.js';
+
 export interface ApiServerOptions {
   name: string;
   model: string;
@@ -46,7 +48,11 @@ export interface ApiServerOptions {
   env?: Record<string, string>;
 }
 
-/** `node --import tsx src/cli.ts serve`, configured only through the environment, as in production. */
+/**
+ * `node dist/src/cli.js serve`, exactly what `npm start` runs (the bench scripts build first), configured
+ * only through the environment. BENCH_NODE_ARGS adds node flags for a look inside, e.g.
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` or `"--trace-gc"` (the output lands in the log).
+ */
 export async function startApiServer(o: ApiServerOptions): Promise<RunningProcess> {
   const port = await freePort();
   const env: Record<string, string> = {
@@ -58,7 +64,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningProces
     ...o.env,
   };
   if (o.redisUrl) env.REDIS_URL = o.redisUrl;
-  return startNode(o.name, ['--import', 'tsx', 'src/cli.ts', 'serve'], env, port, path.join(o.modelDir, `${o.name}.log`));
+  if (!fs.existsSync(path.join(REPO_ROOT, SERVER_ENTRY))) throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` first`);
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return startNode(o.name, [...nodeArgs, SERVER_ENTRY, 'serve'], env, port, path.join(o.modelDir, `${o.name}.log`));
 }
 
 export async function startMinimalExpress(logDir: string): Promise<RunningProcess> {

@@ -35,7 +35,7 @@ export async function syncFromLabelStudio(deps: SyncDeps, projectId: string, log
     const client = new LabelStudioClient({ baseUrl: url, token });
     const tasks = await client.fetchLabeledTasks(projectId, { signal: deps.signal });
     const annotations = tasks.flatMap((t) => t.annotations.map((a) => storedAnnotation(a, t.id, t.data)));
-    const changed = await deps.annotations.upsert(projectId, annotations);
+    const { changed } = await deps.annotations.upsert(projectId, annotations);
     log.info({ tasks: tasks.length, annotations: annotations.length, changed }, 'synced labeled tasks from Label Studio');
     return { status: 'ok', tasks: tasks.length, annotations: annotations.length, changed };
   } catch (err) {

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { TRAINING_ACTIONS, type TrainingAction, type WebhookEvent } from '../labelstudio/payloads.js';
 import type { VersionManager } from '../sdk/versions.js';
-import type { AnnotationStore, JobRecord, ProjectStats, StatsStore } from '../store/types.js';
-import { emptyStats } from '../store/stats.js';
-import { applyEvent } from './events.js';
+import type { AnnotationStore, JobRecord, StatsStore } from '../store/types.js';
+import { emptyStats, progressOf, type ProjectProgress } from '../store/stats.js';
+import { applyEvent, countersOf, labelConfigOf } from './events.js';
 import { decideTraining, type TrainingPolicy } from './policy.js';
 import type { TrainingQueue } from './queue.js';
 
@@ -30,7 +30,7 @@ export interface HandledEvent {
   reason: string;
 }
 
-export interface ProjectStatsView extends ProjectStats {
+export interface ProjectStatsView extends ProjectProgress {
   annotations: { stored: number; usable: number; tasks: number };
   servedVersion: string;
   lastJob: JobSummary | null;
@@ -63,20 +63,22 @@ export class EventPipeline {
 
   async handle(event: WebhookEvent): Promise<HandledEvent> {
     const projectId = String(event.project.id);
-    const applied = await applyEvent(this.d.annotations, projectId, event);
-    if (applied.labelConfig !== undefined) await this.d.onLabelConfig(projectId, applied.labelConfig);
-    const stats = await this.d.stats.recordEvent(projectId, {
-      counters: applied.counters,
-      changes: applied.changes,
-      labelConfigChanged: applied.labelConfig !== undefined,
-    });
-    const finished = await this.finishedTasks(projectId, stats);
-    const decision = decideTraining(event.action, stats, finished, this.d.policy);
+    const labelConfig = labelConfigOf(event);
+    // Independent writes, sent together: in Redis mode the common webhook costs one round trip, not two.
+    const [write, stats] = await Promise.all([
+      applyEvent(this.d.annotations, projectId, event),
+      this.d.stats.recordEvent(projectId, { counters: countersOf(event.project), labelConfigChanged: labelConfig !== undefined }),
+    ]);
+    if (labelConfig !== undefined) await this.d.onLabelConfig(projectId, labelConfig);
+    const revision = write?.revision ?? (await this.d.annotations.revision(projectId));
+    const progress = progressOf(stats, revision);
+    const finished = await this.finishedTasks(projectId, progress);
+    const decision = decideTraining(event.action, progress, finished, this.d.policy);
     if (!decision.train) {
       return { training: TRAINING_ACTION_SET.has(event.action), job: null, reason: decision.reason };
     }
     const job = await this.d.queue.request({ projectId, event: event.action as TrainingAction, payload: event });
-    await this.d.stats.consumeRequested(projectId, stats.changedSinceRequest);
+    await this.d.stats.markRequested(projectId, revision);
     this.d.log.debug({ projectId, job, reason: decision.reason }, 'training requested');
     return { training: true, job, reason: decision.reason };
   }
@@ -85,10 +87,14 @@ export class EventPipeline {
     const stats = await this.d.stats.get(projectId);
     const versions = await this.d.versions.list(projectId);
     if (!stats && versions.length === 0) return undefined;
-    const [annotations, jobs] = await Promise.all([this.d.annotations.counts(projectId), this.d.queue.recentJobs(projectId, 10)]);
+    const [annotations, revision, jobs] = await Promise.all([
+      this.d.annotations.counts(projectId),
+      this.d.annotations.revision(projectId),
+      this.d.queue.recentJobs(projectId, 10),
+    ]);
     const recentJobs = jobs.map(summary);
     return {
-      ...(stats ?? emptyStats(projectId)),
+      ...progressOf(stats ?? emptyStats(projectId), revision),
       annotations,
       servedVersion: versions[0]?.versions.current ?? (await this.d.versions.current(projectId)),
       lastJob: recentJobs[0] ?? null,
@@ -106,12 +112,12 @@ export class EventPipeline {
       for (const [counter, value] of Object.entries(s.labelStudio)) {
         if (typeof value === 'number') this.gauges.labelStudio.set({ project: s.projectId, counter }, value);
       }
-      this.gauges.changed.set({ project: s.projectId }, s.changedSinceTraining);
+      this.gauges.changed.set({ project: s.projectId }, progressOf(s, await this.d.annotations.revision(s.projectId)).changedSinceTraining);
     }
   }
 
   /** Label Studio's finished_task_number, or our own count when a payload lacks it. */
-  private async finishedTasks(projectId: string, stats: ProjectStats): Promise<number> {
+  private async finishedTasks(projectId: string, stats: ProjectProgress): Promise<number> {
     const fromLabelStudio = stats.labelStudio.finished_task_number;
     if (typeof fromLabelStudio === 'number') return fromLabelStudio;
     return (await this.d.annotations.counts(projectId)).tasks;

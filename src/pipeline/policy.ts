@@ -8,7 +8,7 @@
  * - Everything else never trains.
  */
 import type { TrainingAction } from '../labelstudio/payloads.js';
-import type { ProjectStats } from '../store/types.js';
+import type { ProjectProgress } from '../store/stats.js';
 
 export interface TrainingPolicy {
   minAnnotations: number;
@@ -17,7 +17,7 @@ export interface TrainingPolicy {
 
 export type Decision = { train: true; reason: string } | { train: false; reason: string };
 
-export function decideTraining(action: string, stats: ProjectStats, finishedTasks: number, policy: TrainingPolicy): Decision {
+export function decideTraining(action: string, stats: ProjectProgress, finishedTasks: number, policy: TrainingPolicy): Decision {
   if (action === 'START_TRAINING') return { train: true, reason: 'START_TRAINING' };
   if (!ANNOTATION_ACTIONS.has(action)) return { train: false, reason: `${action} does not train` };
   const threshold = stats.labelStudio.min_annotations_to_start_training || policy.minAnnotations;

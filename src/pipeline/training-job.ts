@@ -30,9 +30,9 @@ export async function runTrainingJob(
 ): Promise<TrainingOutcome> {
   const started = Date.now();
   const log = deps.log.child({ projectId: job.projectId, jobId: job.id });
-  // Changes pending now are the ones this run covers; those arriving during it keep their count.
-  const pending = (await deps.stats.get(job.projectId))?.changedSinceTraining ?? 0;
   const sync = job.event === 'START_TRAINING' ? await syncFromLabelStudio(deps, job.projectId, log) : null;
+  // Read before the annotations: this run covers at least this revision; later changes still count.
+  const revision = await deps.annotations.revision(job.projectId);
   const examples = toExamples(await deps.annotations.list(job.projectId));
   log.info({ examples: examples.length, event: job.event, attempt: job.attempt }, 'training started');
   const model = await deps.host.instantiate(job.projectId);
@@ -47,7 +47,7 @@ export async function runTrainingJob(
     const published = result?.artifact
       ? await deps.versions.publish(job.projectId, { artifact: result.artifact, metrics: result.metrics ?? {}, jobId: job.id })
       : undefined;
-    await deps.stats.consumeChanges(job.projectId, pending);
+    await deps.stats.markTrained(job.projectId, revision);
     const outcome: TrainingOutcome = {
       version: published?.version ?? null,
       examples: examples.length,

@@ -192,8 +192,10 @@ export class ModelHost {
     const entry = this.entries.peek(projectId);
     if (!entry) return;
     try {
-      if ((await this.o.versions.current(projectId)) === entry.version) return;
-      await this.build(projectId);
+      const wanted = await this.o.versions.current(projectId);
+      if (wanted === entry.version) return;
+      // A build already under way (a /predict) may have read the version before it changed: build again.
+      if ((await this.build(projectId)).version !== wanted) await this.build(projectId);
     } catch (err) {
       this.o.log.error({ projectId, err: errorMessage(err) }, 'new model version failed to load; keeping the previous one');
     }

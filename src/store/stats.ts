@@ -5,26 +5,40 @@ export function emptyStats(projectId: string): ProjectStats {
     projectId,
     labelStudio: {},
     labelStudioUpdatedAt: null,
-    changedSinceTraining: 0,
-    changedSinceRequest: 0,
+    trainedRevision: 0,
+    requestedRevision: 0,
     eventsReceived: 0,
     lastEventAt: null,
     labelConfigChangedAt: null,
   };
 }
 
-/** The pure state transition both stats stores apply (SQLite in a transaction, Redis under WATCH). */
+/** Stats seen against the project's current annotation revision. */
+export interface ProjectProgress extends ProjectStats {
+  /** Annotation changes since the last successful training read the store. */
+  changedSinceTraining: number;
+  /** Annotation changes since training was last requested (what the policy counts). */
+  changedSinceRequest: number;
+}
+
+export function progressOf(stats: ProjectStats, revision: number): ProjectProgress {
+  return {
+    ...stats,
+    changedSinceTraining: Math.max(0, revision - stats.trainedRevision),
+    changedSinceRequest: Math.max(0, revision - stats.requestedRevision),
+  };
+}
+
+/** The pure state transition both stats stores apply (SQLite in a transaction). */
 export function applyEvent(
   stats: ProjectStats,
-  event: { counters?: Record<string, number | null>; changes: number; labelConfigChanged?: boolean },
+  event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean },
   now = new Date().toISOString(),
 ): ProjectStats {
   return {
     ...stats,
     labelStudio: event.counters ? { ...stats.labelStudio, ...event.counters } : stats.labelStudio,
     labelStudioUpdatedAt: event.counters ? now : stats.labelStudioUpdatedAt,
-    changedSinceTraining: stats.changedSinceTraining + event.changes,
-    changedSinceRequest: (stats.changedSinceRequest ?? 0) + event.changes,
     eventsReceived: stats.eventsReceived + 1,
     lastEventAt: now,
     labelConfigChangedAt: event.labelConfigChanged ? now : stats.labelConfigChangedAt,

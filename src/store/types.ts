@@ -102,17 +102,26 @@ export interface AnnotationCounts {
   tasks: number;
 }
 
+/** What an annotation write did: how many annotations it changed, and the project's revision after it. */
+export interface AnnotationWrite {
+  changed: number;
+  revision: number;
+}
+
 /**
  * Project → task → annotation. Writes are idempotent and order-tolerant: an older `updatedAt` never
  * overwrites a newer one, and a deleted annotation id stays deleted (tombstone) if a late update arrives.
- * Each write returns how many annotations it actually changed.
+ * Every project has a revision: the number of annotation changes ever applied to it, bumped in the same
+ * atomic write as the change. "Changes since training" are revisions, never a separate counter that a
+ * crash between two writes could leave behind.
  */
 export interface AnnotationStore {
-  upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number>;
-  remove(projectId: string, annotationIds: number[]): Promise<number>;
-  removeTasks(projectId: string, taskIds: number[]): Promise<number>;
+  upsert(projectId: string, annotations: StoredAnnotation[]): Promise<AnnotationWrite>;
+  remove(projectId: string, annotationIds: number[]): Promise<AnnotationWrite>;
+  removeTasks(projectId: string, taskIds: number[]): Promise<AnnotationWrite>;
   list(projectId: string): Promise<StoredAnnotation[]>;
   counts(projectId: string): Promise<AnnotationCounts>;
+  revision(projectId: string): Promise<number>;
 }
 
 /** Label Studio's counters as last received, plus our own bookkeeping. */
@@ -120,13 +129,14 @@ export interface ProjectStats {
   projectId: string;
   labelStudio: Record<string, number | null>;
   labelStudioUpdatedAt: string | null;
-  /** Annotation writes since the last successful training started. */
-  changedSinceTraining: number;
+  /** The annotation revision the last successful training read. */
+  trainedRevision: number;
   /**
-   * Annotation writes since training was last requested. The policy counts these, so a project past its
-   * threshold asks the queue once per N changes, not on every event until the training has finished.
+   * The annotation revision when training was last requested. The policy counts changes since then, so
+   * a project past its threshold asks the queue once per N changes, not on every event until the
+   * training has finished.
    */
-  changedSinceRequest: number;
+  requestedRevision: number;
   eventsReceived: number;
   lastEventAt: string | null;
   labelConfigChangedAt: string | null;
@@ -134,15 +144,12 @@ export interface ProjectStats {
 
 export interface StatsStore {
   get(projectId: string): Promise<ProjectStats | undefined>;
-  /** Records one event: counters (if any), `changes` annotation writes; returns the updated stats. */
-  recordEvent(
-    projectId: string,
-    event: { counters?: Record<string, number | null>; changes: number; labelConfigChanged?: boolean },
-  ): Promise<ProjectStats>;
-  /** After a successful training that started when `consumed` changes were pending. */
-  consumeChanges(projectId: string, consumed: number): Promise<void>;
-  /** After requesting a training that covers the `consumed` changes counted so far. */
-  consumeRequested(projectId: string, consumed: number): Promise<void>;
+  /** Records one event and its Label Studio counters (if any); returns the updated stats. */
+  recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats>;
+  /** A training that read the annotations at `revision` succeeded (marks only ever move forward). */
+  markTrained(projectId: string, revision: number): Promise<void>;
+  /** A training was requested when the annotations were at `revision`. */
+  markRequested(projectId: string, revision: number): Promise<void>;
   list(): Promise<ProjectStats[]>;
 }
 

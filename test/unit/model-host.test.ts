@@ -18,8 +18,11 @@ const events: string[] = [];
 
 class CountingModel extends Model {
   static bytes = 1000;
+  /** When set, setup() waits for it: a build that is still under way. */
+  static gate: Promise<void> | undefined;
   override async setup() {
     events.push(`setup ${this.projectId} ${this.modelVersion}`);
+    await CountingModel.gate;
   }
   override predict() {
     return [];
@@ -69,6 +72,20 @@ const register = (host: ModelHost, id: string) =>
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('ModelHost cache', () => {
+  it('a version published while an older one is still being built ends up served', async () => {
+    const { host, versions } = makeHost({ max: 10, maxBytes: 1e9, idleMs: 0 });
+    await register(host, '1');
+    let release!: () => void;
+    CountingModel.gate = new Promise((resolve) => (release = resolve));
+    await versions.publish('1'); // v1: the refresh starts building it and waits in setup()
+    await settle();
+    CountingModel.gate = undefined;
+    await versions.publish('1'); // v2 arrives while v1 is still being built
+    release();
+    await expect.poll(async () => (await host.model('1')).modelVersion, { timeout: 2_000 }).toBe('Counting-v2');
+    expect(events).toContain('setup 1 Counting-v1');
+  });
+
   it('builds once per project and reuses the instance until something changes', async () => {
     const { host } = makeHost({ max: 10, maxBytes: 1e9, idleMs: 0 });
     const first = await register(host, '1');

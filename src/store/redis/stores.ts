@@ -1,7 +1,7 @@
 /**
  * The distributed mode's stores, shared by every API and worker process. Read-modify-write paths are
- * atomic on the server (a Lua script for annotations, WATCH/MULTI for version documents, hash increments
- * for stats) so concurrent processes never lose each other's writes.
+ * atomic on the server (Lua scripts for annotations and training marks, WATCH/MULTI for version
+ * documents, hash increments for stats) so concurrent processes never lose each other's writes.
  */
 import type { Redis } from 'ioredis';
 import type { Json } from '../../util/json.js';
@@ -10,6 +10,7 @@ import { emptyStats } from '../stats.js';
 import type {
   AnnotationCounts,
   AnnotationStore,
+  AnnotationWrite,
   ArtifactStore,
   ProjectRecord,
   ProjectStats,
@@ -111,8 +112,8 @@ export class RedisArtifactStore implements ArtifactStore {
 }
 
 /**
- * KEYS: docs hash, timestamps hash, tombstone set. ARGV: triples (id, updatedAt, json).
- * Newer wins; equal timestamps apply only if the content differs; tombstoned ids are ignored.
+ * Annotation writes are Lua scripts: the write and the revision bump are one atomic step.
+ * KEYS: docs hash, timestamps hash, tombstone set, revision counter. Both return {changed, revision}.
  */
 const UPSERT_ANNOTATIONS = `
 local changed = 0
@@ -127,42 +128,63 @@ for i = 1, #ARGV, 3 do
     end
   end
 end
-return changed`;
+return {changed, redis.call('INCRBY', KEYS[4], changed)}`;
+
+/** ARGV: annotation ids. They are tombstoned, so a late update cannot bring one back. */
+const REMOVE_ANNOTATIONS = `
+local changed = 0
+for i = 1, #ARGV do
+  redis.call('SADD', KEYS[3], ARGV[i])
+  changed = changed + redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+return {changed, redis.call('INCRBY', KEYS[4], changed)}`;
+
+/** KEYS: stats hash. ARGV: field, revision. Marks only move forward. */
+const RAISE_MARK = `
+if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end`;
 
 type RedisWithScripts = Redis & {
-  lsmlUpsertAnnotations(...args: Array<string | number>): Promise<number>;
+  lsmlUpsertAnnotations(...args: Array<string | number>): Promise<[number, number]>;
+  lsmlRemoveAnnotations(...args: Array<string | number>): Promise<[number, number]>;
+  lsmlRaiseMark(key: string, field: string, revision: number): Promise<null>;
 };
+
+/** defineCommand sends EVALSHA: a script's text crosses the wire once, not with every webhook. */
+function withScripts(redis: Redis): RedisWithScripts {
+  if (!('lsmlUpsertAnnotations' in redis)) {
+    redis.defineCommand('lsmlUpsertAnnotations', { numberOfKeys: 4, lua: UPSERT_ANNOTATIONS });
+    redis.defineCommand('lsmlRemoveAnnotations', { numberOfKeys: 4, lua: REMOVE_ANNOTATIONS });
+    redis.defineCommand('lsmlRaiseMark', { numberOfKeys: 1, lua: RAISE_MARK });
+  }
+  return redis as RedisWithScripts;
+}
+
+const toWrite = ([changed, revision]: [number, number]): AnnotationWrite => ({ changed: Number(changed), revision: Number(revision) });
 
 export class RedisAnnotationStore implements AnnotationStore {
   private readonly scripts: RedisWithScripts;
 
   constructor(private readonly redis: Redis) {
-    // defineCommand sends EVALSHA: the script text crosses the wire once, not with every webhook.
-    if (!('lsmlUpsertAnnotations' in redis)) redis.defineCommand('lsmlUpsertAnnotations', { numberOfKeys: 3, lua: UPSERT_ANNOTATIONS });
-    this.scripts = redis as RedisWithScripts;
+    this.scripts = withScripts(redis);
   }
-  private keys(projectId: string): [string, string, string] {
-    return [`${P}ann:${projectId}`, `${P}ann-ts:${projectId}`, `${P}ann-deleted:${projectId}`];
+  private keys(projectId: string): [string, string, string, string] {
+    return [`${P}ann:${projectId}`, `${P}ann-ts:${projectId}`, `${P}ann-deleted:${projectId}`, `${P}ann-rev:${projectId}`];
   }
-  async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number> {
-    if (annotations.length === 0) return 0;
+  async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<AnnotationWrite> {
+    if (annotations.length === 0) return { changed: 0, revision: await this.revision(projectId) };
     const args = annotations.flatMap((a) => [String(a.annotationId), String(a.updatedAt), JSON.stringify(a)]);
-    return Number(await this.scripts.lsmlUpsertAnnotations(...this.keys(projectId), ...args));
+    return toWrite(await this.scripts.lsmlUpsertAnnotations(...this.keys(projectId), ...args));
   }
-  async remove(projectId: string, annotationIds: number[]): Promise<number> {
-    if (annotationIds.length === 0) return 0;
-    const [docs, stamps, tombstones] = this.keys(projectId);
-    const ids = annotationIds.map(String);
-    const res = await this.redis.multi().sadd(tombstones, ...ids).hdel(docs, ...ids).hdel(stamps, ...ids).exec();
-    return Number(res?.[1]?.[1] ?? 0);
+  async remove(projectId: string, annotationIds: number[]): Promise<AnnotationWrite> {
+    if (annotationIds.length === 0) return { changed: 0, revision: await this.revision(projectId) };
+    return toWrite(await this.scripts.lsmlRemoveAnnotations(...this.keys(projectId), ...annotationIds.map(String)));
   }
-  async removeTasks(projectId: string, taskIds: number[]): Promise<number> {
+  async removeTasks(projectId: string, taskIds: number[]): Promise<AnnotationWrite> {
     const doomed = new Set(taskIds);
-    const ids = (await this.list(projectId)).filter((a) => doomed.has(a.taskId)).map((a) => String(a.annotationId));
-    if (ids.length === 0) return 0;
-    const [docs, stamps, tombstones] = this.keys(projectId);
-    const res = await this.redis.multi().hdel(docs, ...ids).hdel(stamps, ...ids).sadd(tombstones, ...ids).exec();
-    return Number(res?.[0]?.[1] ?? 0);
+    return this.remove(projectId, (await this.list(projectId)).filter((a) => doomed.has(a.taskId)).map((a) => a.annotationId));
   }
   async list(projectId: string): Promise<StoredAnnotation[]> {
     const all = Object.values(await this.redis.hgetall(this.keys(projectId)[0])).map((v) => JSON.parse(v) as StoredAnnotation);
@@ -173,19 +195,23 @@ export class RedisAnnotationStore implements AnnotationStore {
     const usable = all.filter(isUsable);
     return { stored: all.length, usable: usable.length, tasks: new Set(usable.map((a) => a.taskId)).size };
   }
+  async revision(projectId: string): Promise<number> {
+    return Number((await this.redis.get(this.keys(projectId)[3])) ?? 0);
+  }
 }
 
 /** Stats as a hash: increments and last-writer-wins fields need no read-modify-write. */
 export class RedisStatsStore implements StatsStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly scripts: RedisWithScripts;
+
+  constructor(private readonly redis: Redis) {
+    this.scripts = withScripts(redis);
+  }
   async get(projectId: string): Promise<ProjectStats | undefined> {
     const h = await this.redis.hgetall(`${P}stats:${projectId}`);
     return Object.keys(h).length ? fromHash(projectId, h) : undefined;
   }
-  async recordEvent(
-    projectId: string,
-    event: { counters?: Record<string, number | null>; changes: number; labelConfigChanged?: boolean },
-  ): Promise<ProjectStats> {
+  async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats> {
     const key = `${P}stats:${projectId}`;
     const now = new Date().toISOString();
     const fields: Record<string, string> = { lastEventAt: now };
@@ -194,34 +220,21 @@ export class RedisStatsStore implements StatsStore {
       for (const [k, v] of Object.entries(event.counters)) fields[`ls:${k}`] = v === null ? 'null' : String(v);
     }
     if (event.labelConfigChanged) fields.labelConfigChangedAt = now;
-    // A pipeline, not MULTI: increments need no transaction, and the HGETALL runs after them in order.
+    // A pipeline, not MULTI: the increment needs no transaction, and the HGETALL runs after it in order.
     const res = await this.redis
       .pipeline()
-      .hincrby(key, 'changedSinceTraining', event.changes)
-      .hincrby(key, 'changedSinceRequest', event.changes)
       .hincrby(key, 'eventsReceived', 1)
       .hset(key, fields)
       .sadd(`${P}stats-projects`, projectId)
       .hgetall(key)
       .exec();
-    return fromHash(projectId, (res?.[5]?.[1] ?? {}) as Record<string, string>);
+    return fromHash(projectId, (res?.[3]?.[1] ?? {}) as Record<string, string>);
   }
-  consumeChanges(projectId: string, consumed: number): Promise<void> {
-    return this.decrementFloorZero(projectId, 'changedSinceTraining', consumed);
+  async markTrained(projectId: string, revision: number): Promise<void> {
+    await this.scripts.lsmlRaiseMark(`${P}stats:${projectId}`, 'trainedRevision', revision);
   }
-  consumeRequested(projectId: string, consumed: number): Promise<void> {
-    return this.decrementFloorZero(projectId, 'changedSinceRequest', consumed);
-  }
-  private async decrementFloorZero(projectId: string, field: string, by: number): Promise<void> {
-    await this.redis.eval(
-      `local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') - tonumber(ARGV[2])
-       if v < 0 then v = 0 end
-       redis.call('HSET', KEYS[1], ARGV[1], v)`,
-      1,
-      `${P}stats:${projectId}`,
-      field,
-      String(by),
-    );
+  async markRequested(projectId: string, revision: number): Promise<void> {
+    await this.scripts.lsmlRaiseMark(`${P}stats:${projectId}`, 'requestedRevision', revision);
   }
   async list(): Promise<ProjectStats[]> {
     const ids = await this.redis.smembers(`${P}stats-projects`);
@@ -235,8 +248,8 @@ function fromHash(projectId: string, h: Record<string, string>): ProjectStats {
   for (const [k, v] of Object.entries(h)) {
     if (k.startsWith('ls:')) stats.labelStudio[k.slice(3)] = v === 'null' ? null : Number(v);
   }
-  stats.changedSinceTraining = Number(h.changedSinceTraining ?? 0);
-  stats.changedSinceRequest = Number(h.changedSinceRequest ?? 0);
+  stats.trainedRevision = Number(h.trainedRevision ?? 0);
+  stats.requestedRevision = Number(h.requestedRevision ?? 0);
   stats.eventsReceived = Number(h.eventsReceived ?? 0);
   stats.lastEventAt = h.lastEventAt ?? null;
   stats.labelStudioUpdatedAt = h.labelStudioUpdatedAt ?? null;

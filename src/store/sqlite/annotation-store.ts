@@ -1,4 +1,4 @@
-import type { AnnotationCounts, AnnotationStore, StoredAnnotation } from '../types.js';
+import type { AnnotationCounts, AnnotationStore, AnnotationWrite, StoredAnnotation } from '../types.js';
 import { isUsable } from '../annotations.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -21,6 +21,8 @@ export class SqliteAnnotationStore implements AnnotationStore {
   private readonly selectTaskAnnotations;
   private readonly selectAll;
   private readonly countAll;
+  private readonly bumpRevision;
+  private readonly selectRevision;
 
   constructor(private readonly db: SqliteDatabase) {
     // Newer wins; an equal timestamp with different content is a same-millisecond edit, so the later delivery wins.
@@ -49,12 +51,25 @@ export class SqliteAnnotationStore implements AnnotationStore {
     this.countAll = db.prepare<[string], { stored: number; usable: number | null; tasks: number }>(
       'SELECT COUNT(*) AS stored, SUM(usable) AS usable, COUNT(DISTINCT CASE WHEN usable = 1 THEN task_id END) AS tasks FROM annotations WHERE project_id = ?',
     );
+    this.bumpRevision = db.prepare<[{ projectId: string; changed: number }], { revision: number }>(
+      `INSERT INTO annotation_revisions (project_id, revision) VALUES (@projectId, @changed)
+       ON CONFLICT (project_id) DO UPDATE SET revision = revision + @changed RETURNING revision`,
+    );
+    this.selectRevision = db.prepare<[string], { revision: number }>('SELECT revision FROM annotation_revisions WHERE project_id = ?');
+  }
+
+  /** Runs `write` (returning how many annotations it changed) and bumps the revision, in one IMMEDIATE transaction. */
+  private write(projectId: string, write: () => number): AnnotationWrite {
+    return this.db.transaction(() => {
+      const changed = write();
+      return { changed, revision: this.bumpRevision.get({ projectId, changed })!.revision };
+    }).immediate();
   }
 
   // Write transactions are IMMEDIATE: a deferred one that reads first cannot wait for the training
   // thread's writer lock (SQLITE_BUSY at once), which lost webhooks under load.
-  async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<number> {
-    return this.db.transaction(() => {
+  async upsert(projectId: string, annotations: StoredAnnotation[]): Promise<AnnotationWrite> {
+    return this.write(projectId, () => {
       let changed = 0;
       for (const a of annotations) {
         if (this.isTombstoned.get(projectId, a.annotationId)) continue;
@@ -71,30 +86,30 @@ export class SqliteAnnotationStore implements AnnotationStore {
         }).changes;
       }
       return changed;
-    }).immediate();
+    });
   }
 
-  async remove(projectId: string, annotationIds: number[]): Promise<number> {
-    return this.db.transaction(() => {
+  async remove(projectId: string, annotationIds: number[]): Promise<AnnotationWrite> {
+    return this.write(projectId, () => {
       let changed = 0;
       for (const id of annotationIds) {
         this.addTombstone.run(projectId, id);
         changed += this.deleteOne.run(projectId, id).changes;
       }
       return changed;
-    }).immediate();
+    });
   }
 
   /** Deletes the tasks' annotations and tombstones their ids, so a late update cannot bring one back. */
-  async removeTasks(projectId: string, taskIds: number[]): Promise<number> {
-    return this.db.transaction(() => {
+  async removeTasks(projectId: string, taskIds: number[]): Promise<AnnotationWrite> {
+    return this.write(projectId, () => {
       let changed = 0;
       for (const taskId of taskIds) {
         for (const { annotation_id } of this.selectTaskAnnotations.all(projectId, taskId)) this.addTombstone.run(projectId, annotation_id);
         changed += this.deleteTask.run(projectId, taskId).changes;
       }
       return changed;
-    }).immediate();
+    });
   }
 
   async list(projectId: string): Promise<StoredAnnotation[]> {
@@ -112,5 +127,9 @@ export class SqliteAnnotationStore implements AnnotationStore {
   async counts(projectId: string): Promise<AnnotationCounts> {
     const row = this.countAll.get(projectId)!;
     return { stored: row.stored, usable: row.usable ?? 0, tasks: row.tasks };
+  }
+
+  async revision(projectId: string): Promise<number> {
+    return this.selectRevision.get(projectId)?.revision ?? 0;
   }
 }

@@ -19,6 +19,7 @@ const MIGRATIONS = [
   `CREATE INDEX IF NOT EXISTS annotations_by_task ON annotations (project_id, task_id)`,
   `CREATE TABLE IF NOT EXISTS annotation_tombstones (project_id TEXT NOT NULL, annotation_id INTEGER NOT NULL,
      PRIMARY KEY (project_id, annotation_id))`,
+  `CREATE TABLE IF NOT EXISTS annotation_revisions (project_id TEXT PRIMARY KEY, revision INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS stats (project_id TEXT PRIMARY KEY, doc TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, created_seq INTEGER NOT NULL, doc TEXT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS jobs_by_project ON jobs (project_id, created_seq)`,

@@ -10,39 +10,41 @@ export class SqliteStatsStore implements StatsStore {
   constructor(private readonly db: SqliteDatabase) {
     this.select = db.prepare<[string], { doc: string }>('SELECT doc FROM stats WHERE project_id = ?');
     this.upsert = db.prepare('INSERT INTO stats (project_id, doc) VALUES (?, ?) ON CONFLICT(project_id) DO UPDATE SET doc = excluded.doc');
-    this.selectAll = db.prepare<[], { doc: string }>('SELECT doc FROM stats ORDER BY project_id');
+    this.selectAll = db.prepare<[], { project_id: string; doc: string }>('SELECT project_id, doc FROM stats ORDER BY project_id');
   }
 
   async get(projectId: string): Promise<ProjectStats | undefined> {
     const row = this.select.get(projectId);
-    return row ? (JSON.parse(row.doc) as ProjectStats) : undefined;
+    return row ? parse(projectId, row.doc) : undefined;
   }
 
   private change(projectId: string, fn: (s: ProjectStats) => ProjectStats): ProjectStats {
     return this.db.transaction(() => {
       const row = this.select.get(projectId);
-      const next = fn(row ? (JSON.parse(row.doc) as ProjectStats) : emptyStats(projectId));
+      const next = fn(row ? parse(projectId, row.doc) : emptyStats(projectId));
       this.upsert.run(projectId, JSON.stringify(next));
       return next;
     }).immediate();
   }
 
-  async recordEvent(
-    projectId: string,
-    event: { counters?: Record<string, number | null>; changes: number; labelConfigChanged?: boolean },
-  ): Promise<ProjectStats> {
+  async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats> {
     return this.change(projectId, (s) => applyEvent(s, event));
   }
 
-  async consumeChanges(projectId: string, consumed: number): Promise<void> {
-    this.change(projectId, (s) => ({ ...s, changedSinceTraining: Math.max(0, s.changedSinceTraining - consumed) }));
+  async markTrained(projectId: string, revision: number): Promise<void> {
+    this.change(projectId, (s) => ({ ...s, trainedRevision: Math.max(s.trainedRevision, revision) }));
   }
 
-  async consumeRequested(projectId: string, consumed: number): Promise<void> {
-    this.change(projectId, (s) => ({ ...s, changedSinceRequest: Math.max(0, (s.changedSinceRequest ?? 0) - consumed) }));
+  async markRequested(projectId: string, revision: number): Promise<void> {
+    this.change(projectId, (s) => ({ ...s, requestedRevision: Math.max(s.requestedRevision, revision) }));
   }
 
   async list(): Promise<ProjectStats[]> {
-    return this.selectAll.all().map((r) => JSON.parse(r.doc) as ProjectStats);
+    return this.selectAll.all().map((r) => parse(r.project_id, r.doc));
   }
+}
+
+/** Fields added since a document was written read as their defaults. */
+function parse(projectId: string, doc: string): ProjectStats {
+  return { ...emptyStats(projectId), ...(JSON.parse(doc) as Partial<ProjectStats>) };
 }
