@@ -140,6 +140,16 @@ for i = 1, #ARGV do
 end
 return {changed, redis.call('INCRBY', KEYS[4], changed)}`;
 
+/**
+ * One event's stats in one command (the webhook's second write, sent beside the annotation write).
+ * KEYS: stats hash, set of projects with stats. ARGV: project id, then field/value pairs. Returns HGETALL.
+ */
+const RECORD_EVENT = `
+redis.call('HINCRBY', KEYS[1], 'eventsReceived', 1)
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('SADD', KEYS[2], ARGV[1])
+return redis.call('HGETALL', KEYS[1])`;
+
 /** KEYS: stats hash. ARGV: field, revision. Marks only move forward. */
 const RAISE_MARK = `
 if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then
@@ -150,6 +160,7 @@ type RedisWithScripts = Redis & {
   lsmlUpsertAnnotations(...args: Array<string | number>): Promise<[number, number]>;
   lsmlRemoveAnnotations(...args: Array<string | number>): Promise<[number, number]>;
   lsmlRaiseMark(key: string, field: string, revision: number): Promise<null>;
+  lsmlRecordEvent(statsKey: string, projectsKey: string, projectId: string, ...fields: string[]): Promise<string[]>;
 };
 
 /** defineCommand sends EVALSHA: a script's text crosses the wire once, not with every webhook. */
@@ -158,6 +169,7 @@ function withScripts(redis: Redis): RedisWithScripts {
     redis.defineCommand('lsmlUpsertAnnotations', { numberOfKeys: 4, lua: UPSERT_ANNOTATIONS });
     redis.defineCommand('lsmlRemoveAnnotations', { numberOfKeys: 4, lua: REMOVE_ANNOTATIONS });
     redis.defineCommand('lsmlRaiseMark', { numberOfKeys: 1, lua: RAISE_MARK });
+    redis.defineCommand('lsmlRecordEvent', { numberOfKeys: 2, lua: RECORD_EVENT });
   }
   return redis as RedisWithScripts;
 }
@@ -200,7 +212,7 @@ export class RedisAnnotationStore implements AnnotationStore {
   }
 }
 
-/** Stats as a hash: increments and last-writer-wins fields need no read-modify-write. */
+/** Stats as a hash: increments, last-writer-wins fields and forward-only marks need no read-modify-write. */
 export class RedisStatsStore implements StatsStore {
   private readonly scripts: RedisWithScripts;
 
@@ -212,23 +224,17 @@ export class RedisStatsStore implements StatsStore {
     return Object.keys(h).length ? fromHash(projectId, h) : undefined;
   }
   async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats> {
-    const key = `${P}stats:${projectId}`;
     const now = new Date().toISOString();
-    const fields: Record<string, string> = { lastEventAt: now };
+    const fields: string[] = ['lastEventAt', now];
     if (event.counters) {
-      fields.labelStudioUpdatedAt = now;
-      for (const [k, v] of Object.entries(event.counters)) fields[`ls:${k}`] = v === null ? 'null' : String(v);
+      fields.push('labelStudioUpdatedAt', now);
+      for (const [k, v] of Object.entries(event.counters)) fields.push(`ls:${k}`, v === null ? 'null' : String(v));
     }
-    if (event.labelConfigChanged) fields.labelConfigChangedAt = now;
-    // A pipeline, not MULTI: the increment needs no transaction, and the HGETALL runs after it in order.
-    const res = await this.redis
-      .pipeline()
-      .hincrby(key, 'eventsReceived', 1)
-      .hset(key, fields)
-      .sadd(`${P}stats-projects`, projectId)
-      .hgetall(key)
-      .exec();
-    return fromHash(projectId, (res?.[3]?.[1] ?? {}) as Record<string, string>);
+    if (event.labelConfigChanged) fields.push('labelConfigChangedAt', now);
+    const flat = await this.scripts.lsmlRecordEvent(`${P}stats:${projectId}`, `${P}stats-projects`, projectId, ...fields);
+    const hash: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+    return fromHash(projectId, hash);
   }
   async markTrained(projectId: string, revision: number): Promise<void> {
     await this.scripts.lsmlRaiseMark(`${P}stats:${projectId}`, 'trainedRevision', revision);

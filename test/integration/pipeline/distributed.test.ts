@@ -319,8 +319,8 @@ describe('embedded mode across a restart', () => {
     const second = await startApiProcess({ ...env, TRAIN_DEBOUNCE_MS: '100' }, 'embedded-2');
     const after = new Backend(second.url);
     await expect.poll(async () => (await after.stats(p)).body.servedVersion, { timeout: 15_000 }).toBe(V1);
-    const stats = (await after.stats(p)).body;
-    expect(stats.lastJob).toMatchObject({ status: 'completed', version: V1 });
+    // The version is stored by the training, then the job is marked completed: two steps, in that order.
+    await expect.poll(async () => (await after.stats(p)).body.lastJob, { timeout: 5_000 }).toMatchObject({ status: 'completed', version: V1 });
     expect((await after.predict(p, ['otter']))[0]).toEqual({ choice: 'Positive', modelVersion: V1 });
     // The interrupted job is not left looking pending forever.
     expect(['completed', 'failed']).toContain((await after.job(jobId)).body.status);
@@ -341,7 +341,7 @@ describe('embedded mode across a restart', () => {
     const second = await startApiProcess({ ...env, SLOW_FIT_MS: '0' }, 'embedded-kill-2');
     const after = new Backend(second.url);
     await expect.poll(async () => (await after.stats(p)).body.servedVersion, { timeout: 15_000 }).toBe(V1);
-    expect((await after.stats(p)).body.lastJob).toMatchObject({ status: 'completed', version: V1 });
+    await expect.poll(async () => (await after.stats(p)).body.lastJob, { timeout: 5_000 }).toMatchObject({ status: 'completed', version: V1 });
     expect((await after.job(jobId)).body.status).not.toBe('active');
   });
 });
