@@ -108,12 +108,14 @@ export class EventPipeline {
 
   /** Copies stats into Prometheus gauges; called on each /metrics scrape rather than per event. */
   async refreshGauges(): Promise<void> {
-    for (const s of await this.d.stats.list()) {
+    const all = await this.d.stats.list();
+    const revisions = await Promise.all(all.map((s) => this.d.annotations.revision(s.projectId)));
+    all.forEach((s, i) => {
       for (const [counter, value] of Object.entries(s.labelStudio)) {
         if (typeof value === 'number') this.gauges.labelStudio.set({ project: s.projectId, counter }, value);
       }
-      this.gauges.changed.set({ project: s.projectId }, progressOf(s, await this.d.annotations.revision(s.projectId)).changedSinceTraining);
-    }
+      this.gauges.changed.set({ project: s.projectId }, progressOf(s, revisions[i]!).changedSinceTraining);
+    });
   }
 
   /** Label Studio's finished_task_number, or our own count when a payload lacks it. */

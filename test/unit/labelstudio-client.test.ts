@@ -8,6 +8,7 @@ import {
   type FakeLabelStudioOptions,
   type RecordingServer,
 } from '../support/fake-label-studio.js';
+import { rejectionOf } from '../support/promises.js';
 
 const TOKEN = 'ls-legacy-token-5f2c9a7d41';
 const PROJECT = 7;
@@ -45,16 +46,6 @@ async function fakeLs(options: FakeLabelStudioOptions): Promise<FakeLabelStudio>
 
 function taskRequests(ls: FakeLabelStudio) {
   return ls.requests.filter((r) => r.path === '/api/tasks');
-}
-
-/** Await a rejection and return it, failing the test if the promise resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 afterEach(async () => {

@@ -15,6 +15,7 @@ import {
   type FakeLabelStudioOptions,
   type RecordingServer,
 } from '../support/fake-label-studio.js';
+import { rejectionOf } from '../support/promises.js';
 
 const TOKEN = 'ls-legacy-token-8e1b3c90aa';
 const HASHED_NAME = /^[0-9a-f]{64}(\.[a-z0-9]+)?$/;
@@ -45,15 +46,6 @@ async function foreignHost(options: Parameters<typeof startRecordingServer>[0] =
 
 function resolverFor(ls: FakeLabelStudio | undefined, options: Partial<TaskFileResolverOptions> = {}) {
   return new TaskFileResolver({ labelStudioUrl: ls?.url, token: TOKEN, cacheDir, ...options });
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 /** The file is a hash-named file directly inside cacheDir, with the expected content. */

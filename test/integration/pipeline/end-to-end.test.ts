@@ -1,6 +1,6 @@
 /**
- * The whole event pipeline through the real server (`startServer` from src/main.ts), once embedded
- * (SQLite + in-process queue) and once distributed (REDIS_URL: Redis stores + BullMQ, embedded worker):
+ * The whole event pipeline through the real server (`startTestServer`: src/main.ts in this process), once
+ * embedded (SQLite + in-process queue) and once distributed (REDIS_URL: Redis stores + BullMQ, embedded worker):
  * Label Studio-shaped webhooks in, `/projects/:id/stats`, `/jobs/:id` and the trained model's predictions out.
  *
  * Server policy for these tests: TRAIN_MIN_ANNOTATIONS=1000 (so annotation events only train when the
@@ -8,12 +8,8 @@
  * Each test uses its own project id, so the tests of one server do not see each other's data.
  * The last describe runs the distributed server behind a proxy that delays every new Redis connection.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config.js';
-import { startServer, type RunningServer } from '../../../src/main.js';
+import { getJson, startTestServer } from '../../support/server.js';
 import { startFakeLabelStudio, type FakeLabelStudio } from '../../support/fake-label-studio.js';
 import { flushRedisDb, redisUrlForTest, startDelayingRedisProxy, type RedisProxy } from '../../support/redis.js';
 import {
@@ -39,36 +35,22 @@ const V2 = 'KeywordChoices-v2';
 const redisUrl = redisUrlForTest();
 
 interface Running {
-  server: RunningServer;
   backend: Backend;
-  modelDir: string;
   close(): Promise<void>;
 }
 
 async function start(mode: Mode, env: Record<string, string>, url = redisUrl): Promise<Running> {
-  const modelDir = fs.mkdtempSync(path.join(os.tmpdir(), `ls-ml-e2e-${mode}-`));
   if (mode === 'distributed') await flushRedisDb(redisUrl);
-  const server = await startServer(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      MODEL_DIR: modelDir,
-      LOG_LEVEL: 'silent',
-      MODEL: 'keyword-choices',
-      TRAIN_DEBOUNCE_MS: '50',
-      TRAIN_MIN_ANNOTATIONS: '1000',
-      TRAIN_EVERY_N_CHANGES: '2',
-      ...(mode === 'distributed' ? { REDIS_URL: url } : {}),
-      ...env,
-    }),
-  );
+  const server = await startTestServer({
+    TRAIN_MIN_ANNOTATIONS: '1000',
+    TRAIN_EVERY_N_CHANGES: '2',
+    ...(mode === 'distributed' ? { REDIS_URL: url } : {}),
+    ...env,
+  });
   return {
-    server,
     backend: new Backend(server.url),
-    modelDir,
     async close() {
       await server.close();
-      fs.rmSync(modelDir, { recursive: true, force: true });
       if (mode === 'distributed') await flushRedisDb(redisUrl);
     },
   };
@@ -255,6 +237,18 @@ describe.each<Mode>(['embedded', 'distributed'])('end-to-end pipeline (%s)', (mo
       expect(await backend.finishedJob(second.body.job!)).toMatchObject({ status: 'completed', version: V2 });
       await expect.poll(async () => (await backend.stats(p)).body, { timeout: 10_000 }).toMatchObject({ servedVersion: V2, lastJob: { id: second.body.job } });
       expect((await backend.stats(p)).body.recentJobs.map((j: { id: string }) => j.id)).toEqual([second.body.job, crossing.body.job]);
+    });
+
+    it('exposes Label Studio counters and changes since training as Prometheus gauges', async () => {
+      const p = 512;
+      await backend.setup(p);
+      const counters = { min_annotations_to_start_training: 100, finished_task_number: 3 };
+      for (const [i, text] of ['fig jam', 'kiwi tea', 'plum pie'].entries()) {
+        expect((await backend.send(annotationEvent('ANNOTATION_CREATED', p, ann(51201 + i, 5120 + i, text, 'Positive', 1), counters))).job).toBeNull();
+      }
+      const metrics = (await getJson(`${backend.url}/metrics`)).text;
+      expect(metrics).toContain(`project_annotations_changed_since_training{project="${p}"} 3`);
+      expect(metrics).toContain(`project_label_studio_counter{project="${p}",counter="finished_task_number"} 3`);
     });
 
     it('schedules START_TRAINING whatever the threshold', async () => {
