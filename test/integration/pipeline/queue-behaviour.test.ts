@@ -279,6 +279,8 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
 
     await expect.poll(async () => (await queue.job(first))?.status, { timeout: 5_000 }).toBe('active');
     expect((await queue.job(first))!.startedAt).not.toBeNull();
+    // BullMQ marks a job active in Redis a moment before the worker calls the processor: wait for the gate.
+    await expect.poll(() => rec.runsOf('status').length, { timeout: 5_000 }).toBe(1);
     release();
     await expect.poll(async () => (await queue.job(first))?.status, { timeout: 5_000 }).toBe('completed');
     const done = await queue.job(first);
