@@ -22,12 +22,17 @@ interface Target {
 export default class TextClassifier extends Model {
   private target: Target | undefined;
   private classifier: BatchingClassifier | undefined;
+  /** label → probability column, for the labels both the model and the label config have */
+  private columns = new Map<string, number>();
 
   override async setup(): Promise<void> {
     this.target = this.findTarget();
     const artifact = await this.loadArtifact();
     // A corrupt artifact throws here: the host then keeps serving the previous version.
-    if (artifact) this.classifier = new BatchingClassifier(await loadClassifier(artifact));
+    if (!artifact || !this.target) return;
+    this.classifier = new BatchingClassifier(await loadClassifier(artifact));
+    const known = new Set(this.target.labels);
+    this.columns = new Map(this.classifier.classifier.labels.flatMap((label, column) => (known.has(label) ? [[label, column] as const] : [])));
   }
 
   override async predict(tasks: Task[]): Promise<Prediction[]> {
@@ -35,14 +40,14 @@ export default class TextClassifier extends Model {
     if (!target || !classifier) return tasks.map(() => ({ result: [], score: 0 }));
     const texts = tasks.map((t) => textOf(t.data[target.dataKey]));
     const { probs, selected } = await classifier.predict(texts);
-    const known = new Set(target.labels);
-    const { labels } = classifier.classifier;
-    const C = labels.length;
+    const columns = this.columns;
+    const C = classifier.classifier.labels.length;
     return tasks.map((_, i) => {
-      const choices = selected[i]!.filter((label) => known.has(label));
+      // Labels the model knows but the current config does not are never predicted.
+      const choices = selected[i]!.filter((label) => columns.has(label));
       if (choices.length === 0) return { result: [], score: 0 };
-      const row = probs.subarray(i * C, (i + 1) * C);
-      const score = Math.min(...choices.map((label) => row[labels.indexOf(label)]!));
+      let score = 1;
+      for (const label of choices) score = Math.min(score, probs[i * C + columns.get(label)!]!);
       return {
         result: [{ from_name: target.control, to_name: target.toName, type: 'choices', value: { choices } }],
         score: Math.round(score * 1e6) / 1e6,

@@ -16,20 +16,21 @@ export function requestContext(log: Logger, metrics: ServerMetrics): RequestHand
   // skips the redaction pass, which costs ~50 µs a line with our wildcard paths (~10× the line itself).
   const accessLog = log.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `${idPrefix}-${++sequence}`;
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
     res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const ms = performance.now() - start;
       // The matched route pattern keeps label cardinality bounded (never the raw URL).
       const route = req.route?.path ? String(req.route.path) : 'unmatched';
-      metrics.observeRequest(req.method, route, res.statusCode, seconds);
-      const line = { reqId: id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e5) / 100 };
-      if (res.statusCode >= 500) accessLog.error(line, 'request failed');
-      else if (QUIET_ROUTES.has(req.path)) accessLog.debug(line, 'request');
-      else accessLog.info(line, 'request');
+      metrics.observeRequest(req.method, route, res.statusCode, ms / 1000);
+      const level = res.statusCode >= 500 ? 'error' : QUIET_ROUTES.has(req.path) ? 'debug' : 'info';
+      // Built only when it will be written: at LOG_LEVEL=warn a busy /predict skips it entirely.
+      if (!accessLog.isLevelEnabled(level)) return;
+      const line = { reqId: id, method: req.method, route, status: res.statusCode, ms: Math.round(ms * 100) / 100 };
+      accessLog[level](line, level === 'error' ? 'request failed' : 'request');
     });
     next();
   };

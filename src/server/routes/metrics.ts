@@ -1,7 +1,7 @@
-import type { Router } from 'express';
+import type { IRouter } from 'express';
 import type { AppContext } from '../../context.js';
 
-export function metricsRoutes(router: Router, ctx: AppContext): void {
+export function metricsRoutes(router: IRouter, ctx: AppContext): void {
   router.get('/metrics', async (_req, res) => {
     await ctx.pipeline.refreshGauges();
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

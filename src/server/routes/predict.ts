@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { IRouter } from 'express';
 import type { AppContext } from '../../context.js';
 import { predictRequestSchema } from '../../labelstudio/payloads.js';
 import { finalizePredictions } from '../../sdk/model-response.js';
@@ -10,7 +10,7 @@ import { DEFAULT_PROJECT_ID, projectIdFromUid } from '../../util/ids.js';
  * `POST /predict`: exactly one result item per task, in order, each stamped with the served version
  * (the one `/setup` reports), or Label Studio drops the batch or re-predicts forever (contract §3.3).
  */
-export function predictRoutes(router: Router, ctx: AppContext): void {
+export function predictRoutes(router: IRouter, ctx: AppContext): void {
   router.post('/predict', async (req, res) => {
     const body = predictRequestSchema.parse(req.body);
     const projectId = body.project ? projectIdFromUid(body.project) : DEFAULT_PROJECT_ID;

@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { IRouter } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { notFound } from '../../util/errors.js';
@@ -13,7 +13,7 @@ const jobParams = z.object({ id: z.string().min(1).max(200) });
  * Our own endpoints beside Label Studio's protocol: model versions (Label Studio's picker calls
  * `GET /versions` with no query), pinning, project stats and training jobs.
  */
-export function projectRoutes(router: Router, ctx: AppContext): void {
+export function projectRoutes(router: IRouter, ctx: AppContext): void {
 
   router.get('/versions', async (req, res) => {
     const { project } = versionsQuery.parse(req.query);

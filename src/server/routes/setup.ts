@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { IRouter } from 'express';
 import type { AppContext } from '../../context.js';
 import { setupRequestSchema } from '../../labelstudio/payloads.js';
 import { projectIdFromUid } from '../../util/ids.js';
@@ -7,7 +7,7 @@ import { hasValidBasicAuth } from '../middleware/basic-auth.js';
 /** Label Studio gives `/setup` 3 s; past this we answer with the stored version and let the build finish. */
 const SETUP_BUDGET_MS = 2_000;
 
-export function setupRoutes(router: Router, ctx: AppContext): void {
+export function setupRoutes(router: IRouter, ctx: AppContext): void {
   router.post('/setup', async (req, res) => {
     const body = setupRequestSchema.parse(req.body);
     const projectId = projectIdFromUid(body.project);

@@ -1,4 +1,4 @@
-import type { Request, Router } from 'express';
+import type { Request, IRouter } from 'express';
 import type { AppContext } from '../../context.js';
 import { HANDLED_ACTIONS, webhookEnvelopeSchema, webhookEventSchema, type WebhookProject } from '../../labelstudio/payloads.js';
 import { hasValidBasicAuth, safeEqual, UnauthorizedError } from '../middleware/basic-auth.js';
@@ -10,7 +10,7 @@ export const WEBHOOK_SECRET_HEADER = 'x-webhook-secret';
  * without credentials, with a 1 s timeout). We apply the event to the stores, maybe enqueue training,
  * and answer at once; training never runs in the request.
  */
-export function webhookRoutes(router: Router, ctx: AppContext): void {
+export function webhookRoutes(router: IRouter, ctx: AppContext): void {
   router.post('/webhook', async (req, res) => {
     const { action } = webhookEnvelopeSchema.parse(req.body);
     if (!HANDLED_ACTIONS.has(action)) {
