@@ -74,6 +74,26 @@ class Recorder {
   }
 }
 
+/** Runs wait at a gate until the test releases them. Cleanup opens every gate for good, so a failed test cannot leave a run waiting and hang the queue's close. */
+class Gate {
+  private waiters: Array<() => void> = [];
+  private opened = false;
+  readonly wait = (): Promise<void> => (this.opened ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve)));
+  release(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+  open(): void {
+    this.opened = true;
+    this.release();
+  }
+}
+const gates: Gate[] = [];
+function newGate(): Gate {
+  const gate = new Gate();
+  gates.push(gate);
+  return gate;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Queue factory
 
@@ -110,6 +130,7 @@ async function makeQueue(kind: Kind, processor: TrainingProcessor, options: Part
 }
 
 afterEach(async () => {
+  for (const gate of gates.splice(0)) gate.open();
   await Promise.all(open.splice(0).map((h) => h.close()));
 });
 
@@ -268,9 +289,8 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
 
   it('shows status transitions and the outcome version through job(id); recentJobs lists newest first', async () => {
     const rec = new Recorder();
-    let release!: () => void;
-    const gate = () => new Promise<void>((resolve) => (release = resolve));
-    const { queue } = await makeQueue(kind, rec.processor({ gate }));
+    const gate = newGate();
+    const { queue } = await makeQueue(kind, rec.processor({ gate: gate.wait }));
 
     const first = await request(queue, 'status', 1);
     const waiting = await queue.job(first);
@@ -281,7 +301,7 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
     expect((await queue.job(first))!.startedAt).not.toBeNull();
     // BullMQ marks a job active in Redis a moment before the worker calls the processor: wait for the gate.
     await expect.poll(() => rec.runsOf('status').length, { timeout: 5_000 }).toBe(1);
-    release();
+    gate.release();
     await expect.poll(async () => (await queue.job(first))?.status, { timeout: 5_000 }).toBe('completed');
     const done = await queue.job(first);
     expect(done).toMatchObject({ status: 'completed', version: 'status@1', error: null });
@@ -291,7 +311,7 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
     const second = await request(queue, 'status', 2);
     expect(second).not.toBe(first);
     await expect.poll(() => rec.runsOf('status').length, { timeout: 5_000 }).toBe(2);
-    release();
+    gate.release();
     await expect.poll(async () => (await queue.job(second))?.status, { timeout: 5_000 }).toBe('completed');
     const recent = await queue.recentJobs('status', 10);
     expect(recent.map((j) => [j.id, j.status, j.version])).toEqual([
@@ -326,15 +346,14 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
 
   it('does not report an id folded into a newer request as completed before that request has been trained', async () => {
     const rec = new Recorder();
-    let release!: () => void;
-    const gate = () => new Promise<void>((resolve) => (release = resolve));
-    const { queue } = await makeQueue(kind, rec.processor({ gate }));
+    const gate = newGate();
+    const { queue } = await makeQueue(kind, rec.processor({ gate: gate.wait }));
     const first = await request(queue, 'folded', 1);
     await request(queue, 'folded', 2);
     expect((await queue.job(first))?.status).not.toBe('completed');
     await expect.poll(() => rec.runsOf('folded').length, { timeout: 5_000 }).toBe(1);
     expect((await effectiveRecord(queue, first))?.status).toBe('active');
-    release();
+    gate.release();
     await queue.idle();
     expect(await effectiveRecord(queue, first)).toMatchObject({ status: 'completed', version: 'folded@2' });
   });
