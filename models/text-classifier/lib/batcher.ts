@@ -3,6 +3,11 @@
  * native call, a setImmediate hop) that dwarfs the per-text cost for short texts, and Label Studio
  * often sends one task per request. Calls made during one event-loop turn (requests whose bodies arrived
  * together) share a run; a lone call waits only until the end of the current turn.
+ *
+ * A run that would be smaller than the previous one waits one more turn (one non-blocking I/O poll) for the
+ * requests still being read. Without it, concurrent clients drift out of step and the runs fragment: at 8
+ * concurrent one-task requests the mean run held 5.6 texts, with it 7.7, and a text costs ~17 µs of
+ * onnxruntime in a run of 8 against ~46 µs alone. When the load is light the extra turn costs microseconds.
  */
 import type { Classifier, Prediction } from './artifact.js';
 
@@ -15,6 +20,8 @@ interface Waiting {
 export class BatchingClassifier {
   private waiting: Waiting[] = [];
   private scheduled = false;
+  private deferred = false;
+  private lastRunSize = 0;
 
   constructor(
     readonly classifier: Classifier,
@@ -34,9 +41,16 @@ export class BatchingClassifier {
   }
 
   private async flush(): Promise<void> {
+    if (!this.deferred && this.waiting.length < this.lastRunSize) {
+      this.deferred = true;
+      setImmediate(() => void this.flush());
+      return;
+    }
+    this.deferred = false;
     this.scheduled = false;
     const batch = this.waiting;
     this.waiting = [];
+    this.lastRunSize = batch.length;
     if (batch.length === 1) {
       const only = batch[0]!;
       return this.classifier.predict(only.texts).then(only.resolve, only.reject);

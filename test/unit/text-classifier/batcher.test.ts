@@ -28,6 +28,28 @@ describe('BatchingClassifier', () => {
     await classifier.release();
   });
 
+  it('lets a run smaller than the previous one wait one more turn for company, and only one', async () => {
+    const classifier = await trained();
+    const runs: number[] = [];
+    const counting = { ...classifier, labels: classifier.labels, predict: (t: readonly string[]) => (runs.push(t.length), classifier.predict(t)) };
+    const batcher = new BatchingClassifier(counting);
+    await Promise.all([['good'], ['bad'], ['fine'], ['poor']].map((texts) => batcher.predict(texts)));
+    expect(runs).toEqual([4]);
+
+    // A lone call, then another one in the next turn's check phase (where a client still being read would
+    // arrive): the first waits for the second and they share a run.
+    const lone = batcher.predict(['great']);
+    const late = new Promise<unknown>((resolve) => setImmediate(() => resolve(batcher.predict(['awful']))));
+    const [a, b] = (await Promise.all([lone, late])) as Array<Awaited<ReturnType<typeof batcher.predict>>>;
+    expect(runs).toEqual([4, 2]);
+    expect([a.labels, b.labels]).toEqual([['Pos'], ['Neg']]);
+
+    // Nobody comes: the wait is one turn, not forever, and the smaller size becomes the new reference.
+    expect((await batcher.predict(['good great'])).labels).toEqual(['Pos']);
+    expect(runs).toEqual([4, 2, 1]);
+    await classifier.release();
+  });
+
   it('rejects every caller of a failed run and keeps working afterwards', async () => {
     const classifier = await trained();
     let fail = true;
