@@ -68,15 +68,18 @@ export class BullTrainingQueue implements TrainingQueue {
       delay: this.options.debounceMs,
       deduplication: { id: dedupId(request.projectId), keepLastIfActive: true, replace: true },
     };
-    const added = await this.queue.add('train', { ...request, requestedAt: Date.now() }, opts);
     const recent = `${KEY_PREFIX}jobs:${request.projectId}`;
-    const tx = this.producer.multi().lpush(recent, id).ltrim(recent, 0, RECENT_JOBS - 1);
+    // The recent-jobs list does not depend on where BullMQ puts the job, so it goes out with the add: one
+    // round trip where there were two (a trigger event already waits on several while trainings start).
+    const [added] = await Promise.all([
+      this.queue.add('train', { ...request, requestedAt: Date.now() }, opts),
+      this.producer.multi().lpush(recent, id).ltrim(recent, 0, RECENT_JOBS - 1).exec(),
+    ]);
     // A job that is due but not yet picked up ('waiting') absorbs new requests without keeping their id;
     // it has not started, so it trains their data. Remember which job that was, for /jobs/<id>.
     if (added.id !== id && !(await this.exists(id)) && (await this.pendingFollowUp(request.projectId)) !== id) {
-      tx.set(`${KEY_PREFIX}folded:${id}`, added.id!, 'EX', FOLDED_TTL_S);
+      await this.producer.set(`${KEY_PREFIX}folded:${id}`, added.id!, 'EX', FOLDED_TTL_S);
     }
-    await tx.exec();
     return id;
   }
 

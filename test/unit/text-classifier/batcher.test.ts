@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BatchingClassifier } from '../../../models/text-classifier/lib/batcher.js';
-import { loadClassifier, trainTextClassifier } from '../../../models/text-classifier/lib/index.js';
+import { loadClassifier, trainTextClassifier, type Prediction } from '../../../models/text-classifier/lib/index.js';
 import { maxAbsDiff } from './helpers.js';
 
 async function trained() {
@@ -39,8 +39,8 @@ describe('BatchingClassifier', () => {
     // A lone call, then another one in the next turn's check phase (where a client still being read would
     // arrive): the first waits for the second and they share a run.
     const lone = batcher.predict(['great']);
-    const late = new Promise<unknown>((resolve) => setImmediate(() => resolve(batcher.predict(['awful']))));
-    const [a, b] = (await Promise.all([lone, late])) as Array<Awaited<ReturnType<typeof batcher.predict>>>;
+    const late = new Promise<Prediction>((resolve, reject) => setImmediate(() => batcher.predict(['awful']).then(resolve, reject)));
+    const [a, b] = await Promise.all([lone, late]);
     expect(runs).toEqual([4, 2]);
     expect([a.labels, b.labels]).toEqual([['Pos'], ['Neg']]);
 
