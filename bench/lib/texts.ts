@@ -3,6 +3,7 @@
  * common filler words, so the texts are all different and a model has something to learn.
  * Not an accuracy benchmark (bench/accuracy has that); just realistic-looking, varied input.
  */
+import { createRandom } from '../../models/text-classifier/lib/random.js';
 
 export const CHOICES = ['Positive', 'Negative', 'Neutral'] as const;
 
@@ -20,18 +21,6 @@ const FILLER = (
   'customer service support seller store shop online team manual battery screen handle button strap'
 ).split(' ');
 
-/** mulberry32: tiny, fast and good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface LabelledText {
   text: string;
   choice: (typeof CHOICES)[number];
@@ -39,7 +28,7 @@ export interface LabelledText {
 
 /** Texts of `minWords..maxWords` words, about a quarter of them class words; 5% carry a wrong label. */
 export function textGenerator(seed: number, minWords = 12, maxWords = 40): () => LabelledText {
-  const random = seededRandom(seed);
+  const random = createRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
   return () => {
     const choice = pick(CHOICES);
