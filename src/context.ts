@@ -9,11 +9,11 @@ import { EventPipeline } from './pipeline/pipeline.js';
 import type { TrainingOutcome, TrainingProcessor, TrainingQueue } from './pipeline/queue.js';
 import { MemoryTrainingQueue } from './pipeline/memory-queue.js';
 import { TrainingThreadPool } from './pipeline/training-threads.js';
-import { loadModelClass } from './sdk/load-model.js';
-import type { ModelHost } from './sdk/model-host.js';
-import { createModelRuntime } from './sdk/model-runtime.js';
+import { loadModelClass } from './runtime/load-model.js';
+import type { ModelHost } from './runtime/model-host.js';
+import { createServingRuntime } from './runtime/model-runtime.js';
 import type { ModelClass } from './sdk/model.js';
-import type { VersionManager } from './sdk/versions.js';
+import type { VersionManager } from './runtime/versions.js';
 import { createServerMetrics, type ServerMetrics } from './server/metrics.js';
 import { createStores, type Stores } from './store/index.js';
 
@@ -44,10 +44,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const ModelClass = options.ModelClass ?? (await loadModelClass(config.model));
   const stores = await createStores(config);
   const metrics = createServerMetrics();
-  const { versions, host } = createModelRuntime({
+  const { versions, host, announce } = createServingRuntime({
     config,
     stores,
-    feed: stores.feed,
     ModelClass,
     log,
     cache: { max: config.models.cacheMax, maxBytes: config.models.cacheMaxBytes, idleMs: config.models.idleUnloadMs },
@@ -76,17 +75,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
   });
 
   let pool: TrainingThreadPool | undefined;
-  const processor: TrainingProcessor = async (job, progress): Promise<TrainingOutcome> => {
-    pool ??= new TrainingThreadPool(config, log);
-    const outcome = await pool.run(job, progress);
-    // The thread stores the version; announcing it here reaches every process (memory or Redis feed).
-    if (outcome.version) {
-      await stores.feed.publish({ kind: 'version', projectId: job.projectId, version: outcome.version });
-      // This process serves the new version before the job reads as completed (others follow the feed).
-      await host.refresh(job.projectId);
-    }
-    return outcome;
-  };
+  // A version the thread publishes is announced through this process (and served here) before the job completes.
+  const processor: TrainingProcessor = (job, progress): Promise<TrainingOutcome> => (pool ??= new TrainingThreadPool(config, log, announce)).run(job, progress);
 
   return {
     config,

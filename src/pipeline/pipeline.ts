@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { TRAINING_ACTIONS, type TrainingAction, type WebhookEvent } from '../labelstudio/payloads.js';
-import type { VersionManager } from '../sdk/versions.js';
+import type { VersionManager } from '../runtime/versions.js';
 import type { AnnotationStore, JobRecord, StatsStore } from '../store/types.js';
 import { emptyStats, progressOf, type ProjectProgress } from '../store/stats.js';
 import { applyEvent, countersOf, labelConfigOf } from './events.js';

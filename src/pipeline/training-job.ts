@@ -4,8 +4,8 @@
  * The job payload is only a trigger; the data is read when the job runs, so the newest data always wins.
  */
 import type { Logger } from 'pino';
-import type { ModelHost } from '../sdk/model-host.js';
-import type { VersionManager } from '../sdk/versions.js';
+import type { ModelFactory } from '../runtime/model-factory.js';
+import type { VersionManager } from '../runtime/versions.js';
 import type { TrainingExample } from '../sdk/types.js';
 import type { AnnotationStore, ProjectStore, StatsStore, StoredAnnotation } from '../store/types.js';
 import { isUsable } from '../store/annotations.js';
@@ -13,7 +13,7 @@ import type { TrainingJob, TrainingOutcome } from './queue.js';
 import { syncFromLabelStudio, type LabelStudioCredentials } from './label-studio-sync.js';
 
 export interface TrainingDeps {
-  host: ModelHost;
+  factory: ModelFactory;
   versions: VersionManager;
   annotations: AnnotationStore;
   stats: StatsStore;
@@ -35,7 +35,8 @@ export async function runTrainingJob(
   const revision = await deps.annotations.revision(job.projectId);
   const examples = toExamples(await deps.annotations.list(job.projectId));
   log.info({ examples: examples.length, event: job.event, attempt: job.attempt }, 'training started');
-  const model = await deps.host.instantiate(job.projectId);
+  const model = await deps.factory.instantiate(job.projectId);
+  const versionBefore = model.modelVersion;
   try {
     const result = await model.fit(job.event, job.payload, {
       examples,
@@ -48,13 +49,15 @@ export async function runTrainingJob(
       ? await deps.versions.publish(job.projectId, { artifact: result.artifact, metrics: result.metrics ?? {}, jobId: job.id })
       : undefined;
     await deps.stats.markTrained(job.projectId, revision);
+    // A model may also move its version itself (`bumpModelVersion()`); that counts as publishing.
+    const bumped = model.modelVersion !== versionBefore ? model.modelVersion : null;
     const outcome: TrainingOutcome = {
-      version: published?.version ?? null,
+      version: published?.version ?? bumped,
       examples: examples.length,
       metrics: result?.metrics ?? {},
       sync,
       durationMs: Date.now() - started,
-      ...(published ? {} : { note: `${model.constructor.name}.fit returned no artifact; the version is unchanged` }),
+      ...(published || bumped ? {} : { note: `${model.constructor.name}.fit returned no artifact; the version is unchanged` }),
     };
     log.info({ version: outcome.version, ms: outcome.durationMs }, 'training finished');
     return outcome;

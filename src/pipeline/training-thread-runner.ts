@@ -1,27 +1,38 @@
 /**
  * Runs in a training thread (loaded by training-thread.ts): opens its own stores (a SQLite connection or
- * Redis clients), loads the model class, and runs the jobs its pool sends. Version changes are announced
- * by the parent, not from here.
+ * Redis clients), loads the model class, and runs the jobs its pool sends. A version change made here
+ * (a published artifact, a model's `bumpModelVersion()`) is handed to the parent process, which announces
+ * it to every serving process; the change resolves once the parent serves it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
-import { loadModelClass } from '../sdk/load-model.js';
-import { createStores, SilentChangeFeed } from '../store/index.js';
-import { createModelRuntime } from '../sdk/model-runtime.js';
+import { loadModelClass } from '../runtime/load-model.js';
+import { createTrainingRuntime } from '../runtime/model-runtime.js';
+import type { VersionAnnouncer } from '../runtime/versions.js';
+import { createStores } from '../store/index.js';
+import { errorMessage } from '../util/errors.js';
 import { runTrainingJob } from './training-job.js';
 import type { FromThread, ToThread } from './training-threads.js';
 
 const config = (workerData as { config: Config }).config;
 const log = createLogger(config.logLevel).child({ thread: 'training' });
-const stores = await createStores(config);
-const feed = new SilentChangeFeed();
-const ModelClass = await loadModelClass(config.model);
-// A one-entry cache: training builds a fresh instance per job (ModelHost.instantiate) and never serves.
-const { versions, host } = createModelRuntime({ config, stores, feed, ModelClass, log, cache: { max: 1, maxBytes: 1, idleMs: 0 } });
-const shutdown = new AbortController();
 const port = parentPort!;
 const send = (msg: FromThread) => port.postMessage(msg);
+
+const pendingAnnouncements = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+let nextRequestId = 0;
+const announceThroughParent: VersionAnnouncer = (projectId, version) =>
+  new Promise<void>((resolve, reject) => {
+    const requestId = ++nextRequestId;
+    pendingAnnouncements.set(requestId, { resolve, reject });
+    send({ type: 'announce', requestId, projectId, version });
+  });
+
+const stores = await createStores(config);
+const ModelClass = await loadModelClass(config.model);
+const { versions, factory } = createTrainingRuntime({ config, stores, ModelClass, log }, announceThroughParent);
+const shutdown = new AbortController();
 
 port.on('message', (msg: ToThread) => {
   if (msg.type === 'stop') {
@@ -29,10 +40,17 @@ port.on('message', (msg: ToThread) => {
     void stores.close().finally(() => process.exit(0));
     return;
   }
+  if (msg.type === 'announced') {
+    const pending = pendingAnnouncements.get(msg.requestId);
+    pendingAnnouncements.delete(msg.requestId);
+    if (msg.error === undefined) pending?.resolve();
+    else pending?.reject(new Error(`announcing the new version failed: ${msg.error}`));
+    return;
+  }
   const { job } = msg;
   runTrainingJob(
     {
-      host,
+      factory,
       versions,
       annotations: stores.annotations,
       stats: stores.stats,
@@ -45,6 +63,6 @@ port.on('message', (msg: ToThread) => {
     (fraction) => send({ type: 'progress', jobId: job.id, fraction }),
   ).then(
     (outcome) => send({ type: 'done', jobId: job.id, outcome }),
-    (err: unknown) => send({ type: 'failed', jobId: job.id, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => send({ type: 'failed', jobId: job.id, error: errorMessage(err) }),
   );
 });

@@ -7,13 +7,20 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { workerEntry } from '../util/worker-entry.js';
+import type { VersionAnnouncer } from '../runtime/versions.js';
+import { errorMessage } from '../util/errors.js';
 import type { TrainingJob, TrainingOutcome } from './queue.js';
 
-export type ToThread = { type: 'run'; job: TrainingJob } | { type: 'stop' };
+export type ToThread =
+  | { type: 'run'; job: TrainingJob }
+  | { type: 'announced'; requestId: number; error?: string }
+  | { type: 'stop' };
 export type FromThread =
   | { type: 'progress'; jobId: string; fraction: number }
   | { type: 'done'; jobId: string; outcome: TrainingOutcome }
-  | { type: 'failed'; jobId: string; error: string };
+  | { type: 'failed'; jobId: string; error: string }
+  /** A version change made in the thread; the parent announces it and answers `announced`. */
+  | { type: 'announce'; requestId: number; projectId: string; version: string };
 
 interface Running {
   job: TrainingJob;
@@ -35,6 +42,8 @@ export class TrainingThreadPool {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
+    /** The parent process's announcer: versions a training publishes reach every serving process through it. */
+    private readonly announce: VersionAnnouncer,
   ) {}
 
   async run(job: TrainingJob, progress: (fraction: number) => void): Promise<TrainingOutcome> {
@@ -75,6 +84,13 @@ export class TrainingThreadPool {
     const entry = workerEntry(new URL('./training-thread.js', import.meta.url), { config: this.config });
     const thread: PooledThread = { worker: new Worker(entry.filename, { workerData: entry.workerData }), running: undefined };
     thread.worker.on('message', (msg: FromThread) => {
+      if (msg.type === 'announce') {
+        this.announce(msg.projectId, msg.version).then(
+          () => thread.worker.postMessage({ type: 'announced', requestId: msg.requestId } satisfies ToThread),
+          (err: unknown) => thread.worker.postMessage({ type: 'announced', requestId: msg.requestId, error: errorMessage(err) } satisfies ToThread),
+        );
+        return;
+      }
       const running = thread.running;
       if (!running || running.job.id !== msg.jobId) return;
       if (msg.type === 'progress') running.progress(msg.fraction);

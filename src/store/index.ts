@@ -15,7 +15,6 @@ import type {
   ArtifactStore,
   ChangeFeed,
   JobStore,
-  ProjectChange,
   ProjectStore,
   StateStore,
   StatsStore,
@@ -62,13 +61,4 @@ export function createEmbeddedStores(config: Pick<Config, 'modelDir'>): Stores {
       db.close();
     },
   };
-}
-
-/** For processes that must not announce changes themselves (training threads report to their parent). */
-export class SilentChangeFeed implements ChangeFeed {
-  async publish(_change: ProjectChange): Promise<void> {}
-  subscribe(): () => void {
-    return () => {};
-  }
-  async close(): Promise<void> {}
 }

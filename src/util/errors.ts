@@ -17,3 +17,8 @@ export class HttpError extends Error {
 export const badRequest = (message: string, details?: unknown) => new HttpError(400, 'bad_request', message, details);
 export const notFound = (message: string) => new HttpError(404, 'not_found', message);
 export const unavailable = (message: string) => new HttpError(503, 'unavailable', message);
+
+/** The message of anything thrown, for logs and JSON answers. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

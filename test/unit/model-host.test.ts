@@ -8,8 +8,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { Model } from '../../src/sdk/model.js';
-import { ModelHost } from '../../src/sdk/model-host.js';
-import { VersionManager } from '../../src/sdk/versions.js';
+import { ModelFactory } from '../../src/runtime/model-factory.js';
+import { ModelHost } from '../../src/runtime/model-host.js';
+import { VersionManager } from '../../src/runtime/versions.js';
 import { createEmbeddedStores, type Stores } from '../../src/store/index.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/></Choices></View>';
@@ -44,17 +45,26 @@ afterEach(async () => {
 function makeHost(cache: { max: number; maxBytes: number; idleMs: number }): { host: ModelHost; stores: Stores; versions: VersionManager } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'model-host-'));
   const stores = createEmbeddedStores({ modelDir: dir });
-  const versions = new VersionManager(stores.versions, stores.artifacts, stores.feed, 'Counting-v0', 3);
-  const host = new ModelHost({
+  // Announce on the feed only (no awaited swap), so a test can publish while a build is still under way.
+  const announce = (projectId: string, version: string) => stores.feed.publish({ kind: 'version', projectId, version });
+  const versions = new VersionManager(stores.versions, stores.artifacts, announce, 'Counting-v0', 3);
+  const log = createLogger('silent');
+  const factory = new ModelFactory({
     ModelClass: CountingModel,
     projects: stores.projects,
     state: stores.state,
     artifacts: stores.artifacts,
     versions,
-    feed: stores.feed,
-    log: createLogger('silent'),
+    log,
     modelDir: dir,
     labelStudio: { url: undefined, apiKey: undefined, allowedFileHosts: [] },
+  });
+  const host = new ModelHost({
+    factory,
+    projects: stores.projects,
+    versions,
+    feed: stores.feed,
+    log,
     cache,
     retireGraceMs: 0,
   });

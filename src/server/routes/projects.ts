@@ -34,10 +34,8 @@ export function projectRoutes(router: IRouter, ctx: AppContext): void {
   router.put('/projects/:id/model-version', async (req, res) => {
     const { id } = projectParams.parse(req.params);
     const { version } = pinBody.parse(req.body);
-    const versions = await ctx.versions.pin(id, version ?? undefined);
-    // Swap this process's instance before answering, so the next /setup and /predict already agree.
-    await ctx.host.refresh(id);
-    res.json(versions);
+    // Resolves once this process serves the pinned version, so the next /setup and /predict already agree.
+    res.json(await ctx.versions.pin(id, version ?? undefined));
   });
 
   router.get('/projects/:id/stats', async (req, res) => {

@@ -4,7 +4,7 @@
  * (e.g. INITIAL_MODEL_VERSION=0.0.1) bumps its minor part instead.
  */
 import type { Json } from '../util/json.js';
-import type { ArtifactStore, ChangeFeed, ModelVersionInfo, ProjectVersions, VersionStore } from '../store/types.js';
+import type { ArtifactStore, ModelVersionInfo, ProjectVersions, VersionStore } from '../store/types.js';
 import { notFound } from '../util/errors.js';
 import crypto from 'node:crypto';
 
@@ -23,11 +23,18 @@ export function versionInfo(version: string, extra: Partial<ModelVersionInfo> = 
   return { version, createdAt: new Date().toISOString(), metrics: {}, artifact: undefined, jobId: undefined, ...extra };
 }
 
+/**
+ * Tells every serving process that a project's served version changed, and resolves once this process
+ * serves it. Every version change (a training's artifact, a model's `bumpModelVersion()`, a pin) goes
+ * through the one announcer its VersionManager was given.
+ */
+export type VersionAnnouncer = (projectId: string, version: string) => Promise<void>;
+
 export class VersionManager {
   constructor(
     private readonly store: VersionStore,
     private readonly artifacts: ArtifactStore,
-    private readonly feed: ChangeFeed,
+    private readonly announce: VersionAnnouncer,
     private readonly initialVersion: string,
     private readonly keep: number,
   ) {}
@@ -78,7 +85,7 @@ export class VersionManager {
       await this.artifacts.delete(projectId, planned);
     }
     await Promise.all(dropped.map((v) => this.artifacts.delete(projectId, v)));
-    await this.feed.publish({ kind: 'version', projectId, version: doc.current });
+    await this.announce(projectId, doc.current);
     return created;
   }
 
@@ -93,7 +100,7 @@ export class VersionManager {
       current: version ?? current.versions[0]?.version ?? current.current,
       pinned: version !== undefined,
     }));
-    await this.feed.publish({ kind: 'version', projectId, version: next.current });
+    await this.announce(projectId, next.current);
     return next;
   }
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Model, type ModelClass } from './model.js';
+import { Model, type ModelClass } from '../sdk/model.js';
 
 const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 const BUILT_IN = /^[a-z0-9][a-z0-9-]*$/;

@@ -1,40 +1,26 @@
 /**
- * Hosts model instances: one per project, built on first use, cached, and rebuilt only when the label
- * config or the served version changes. A rebuild happens beside the old instance, which keeps serving
+ * Hosts model instances for serving: one per project, built on first use, cached, and rebuilt only when the
+ * label config or the served version changes. A rebuild happens beside the old instance, which keeps serving
  * until the new one's `setup()` has finished (hot swap). The cache is bounded by count, bytes and idle time.
  */
-import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import { LabelInterface } from './label-config.js';
-import type { Model, ModelClass, ModelServices } from './model.js';
+import type { LabelInterface } from '../sdk/label-config.js';
+import type { Model } from '../sdk/model.js';
 import type { VersionManager } from './versions.js';
-import type { ArtifactStore, ChangeFeed, ProjectRecord, ProjectStore, StateStore } from '../store/types.js';
-import { TaskFileResolver } from '../labelstudio/files.js';
-import type { Json } from '../util/json.js';
-import { HttpError } from '../util/errors.js';
-import { safePathSegment } from '../util/ids.js';
+import type { ChangeFeed, ProjectRecord, ProjectStore } from '../store/types.js';
+import { errorMessage } from '../util/errors.js';
+import { disposeQuietly, type ModelFactory } from './model-factory.js';
 
 export interface ModelHostOptions {
-  ModelClass: ModelClass;
+  factory: ModelFactory;
   projects: ProjectStore;
-  state: StateStore;
-  artifacts: ArtifactStore;
   versions: VersionManager;
   feed: ChangeFeed;
   log: Logger;
-  modelDir: string;
-  labelStudio: { url: string | undefined; apiKey: string | undefined; allowedFileHosts: string[] };
   cache: { max: number; maxBytes: number; idleMs: number };
   /** How long a replaced instance lives on for requests already using it (default 5 s). */
   retireGraceMs?: number;
-}
-
-/** A model refused its project (its `setup()` threw): answered 422 with the model's message. */
-export class ModelSetupError extends HttpError {
-  constructor(projectId: string, cause: unknown) {
-    super(422, 'model_setup_failed', `model setup failed for project ${projectId}: ${errorMessage(cause)}`);
-  }
 }
 
 const RETIRE_GRACE_MS = 5_000;
@@ -49,8 +35,6 @@ export class ModelHost {
   private readonly entries: LRUCache<string, Entry>;
   /** In-flight builds, so concurrent first requests share one build. */
   private readonly building = new Map<string, Promise<Entry>>();
-  /** Parsed label configs by config text: projects sharing a config parse it once. */
-  private readonly interfaces = new LRUCache<string, LabelInterface>({ max: 500 });
   private readonly unsubscribe: () => void;
   private closing = false;
 
@@ -75,19 +59,13 @@ export class ModelHost {
   }
 
   get modelClassName(): string {
-    return this.o.ModelClass.name;
+    return this.o.factory.modelClassName;
   }
 
   /** Parses (or reuses) a label config; throws LabelConfigError for bad XML. */
   labelInterface(labelConfig: string): LabelInterface {
-    let parsed = this.interfaces.get(labelConfig);
-    if (!parsed) {
-      parsed = new LabelInterface(labelConfig);
-      this.interfaces.set(labelConfig, parsed);
-    }
-    return parsed;
+    return this.o.factory.labelInterface(labelConfig);
   }
-
   /** Registers or updates a project (from `/setup`), returns its model once built. */
   async register(record: Omit<ProjectRecord, 'updatedAt'>): Promise<Model> {
     this.labelInterface(record.labelConfig); // refuse a bad config before storing it
@@ -134,13 +112,6 @@ export class ModelHost {
     return (await this.model(projectId)).modelVersion;
   }
 
-  /** A fresh, uncached instance for training: the worker's `fit` must not share a serving instance. */
-  async instantiate(projectId: string): Promise<Model> {
-    const record = await this.recordOf(projectId);
-    const version = await this.o.versions.current(projectId);
-    return this.construct(record, version);
-  }
-
   async close(): Promise<void> {
     this.unsubscribe();
     this.closing = true;
@@ -177,9 +148,9 @@ export class ModelHost {
   }
 
   private async buildEntry(projectId: string): Promise<Entry> {
-    const record = await this.recordOf(projectId);
+    const record = await this.o.factory.record(projectId);
     const version = await this.o.versions.current(projectId);
-    const model = await this.construct(record, version);
+    const model = await this.o.factory.build(record, version);
     const entry = { labelConfig: record.labelConfig, version, model };
     const previous = this.entries.peek(projectId);
     this.entries.set(projectId, entry);
@@ -205,68 +176,12 @@ export class ModelHost {
     this.entries.delete(projectId);
   }
 
-  private async recordOf(projectId: string): Promise<ProjectRecord> {
-    const record = await this.o.projects.get(projectId);
-    if (record) return record;
-    // Never set up and no label config given: an empty config, as Label Studio's own tests do.
-    return { id: projectId, uid: projectId, labelConfig: '<View></View>', extraParams: null, hostname: undefined, accessToken: undefined, trusted: false, updatedAt: new Date(0).toISOString() };
-  }
-
-  private async construct(record: ProjectRecord, version: string): Promise<Model> {
-    const log = this.o.log.child({ projectId: record.id, modelVersion: version });
-    const model = new this.o.ModelClass({
-      projectId: record.id,
-      labelConfig: record.labelConfig,
-      labelInterface: this.labelInterface(record.labelConfig),
-      extraParams: record.extraParams,
-      modelVersion: version,
-      services: this.services(record, log),
-    });
-    try {
-      await model.setup();
-    } catch (err) {
-      await this.disposeModel(model);
-      throw new ModelSetupError(record.id, err);
-    }
-    return model;
-  }
-
-  private services(record: ProjectRecord, log: Logger): ModelServices {
-    const { state, versions, artifacts } = this.o;
-    let files: TaskFileResolver | undefined;
-    const resolver = () =>
-      (files ??= new TaskFileResolver({
-        // The operator's LABEL_STUDIO_URL wins over /setup's hostname, which may not be reachable from here.
-        labelStudioUrl: this.o.labelStudio.url ?? record.hostname ?? undefined,
-        token: this.o.labelStudio.apiKey ?? record.accessToken ?? undefined,
-        allowedHosts: this.o.labelStudio.allowedFileHosts,
-        cacheDir: path.join(this.o.modelDir, 'files', safePathSegment(record.id)),
-      }));
-    return {
-      log,
-      getState: (key) => state.get(record.id, key),
-      setState: (key, value: Json) => state.set(record.id, key, value),
-      bumpVersion: async () => (await versions.publish(record.id)).version,
-      loadArtifact: (version) => artifacts.get(record.id, version),
-      getLocalPath: (url, taskId) => resolver().getLocalPath(url, taskId),
-      preloadTaskData: (data, taskId) => resolver().preloadTaskData(data, { taskId }),
-    };
-  }
-
   /** Disposes a replaced instance after a grace period, so requests already using it can finish. */
   private retire(model: Model): void {
     setTimeout(() => void this.disposeModel(model), this.o.retireGraceMs ?? RETIRE_GRACE_MS).unref();
   }
 
-  private async disposeModel(model: Model): Promise<void> {
-    try {
-      await model.dispose();
-    } catch (err) {
-      this.o.log.warn({ projectId: model.projectId, err: errorMessage(err) }, 'model dispose failed');
-    }
+  private disposeModel(model: Model): Promise<void> {
+    return disposeQuietly(model, this.o.log);
   }
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
