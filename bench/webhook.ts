@@ -1,17 +1,19 @@
 /**
  * Webhook ingestion bench: 20,000 Label Studio ANNOTATION_CREATED events over 50 projects, paced
  * (steady 400 events/s, open loop) and at saturation (wrk -t2 -c8), against the embedded server (no
- * REDIS_URL) and the distributed one (REDIS_URL, a flushed db), beside a minimal Express app measured
+ * REDIS_URL) and the distributed one (REDIS_URL, an empty db), beside a minimal Express app measured
  * the same way. Then it proves nothing was lost: the annotations stored over GET /projects/:id/stats
  * must equal the distinct annotations sent, and the server must have seen every request sent. Each
  * server first gets a paced warm-up on other projects (not measured), so the numbers are steady state.
  *
+ *   npm run bench:webhook -- --realistic [options of bench/load.ts]   (the realistic mode: see bench/load.ts)
  *   npm run bench:webhook [-- --events 20000 --projects 50 --rate 400 --paced-seconds 10 --duration 15
- *                              --redis-url redis://127.0.0.1:6379/9 --every-n 50 --debounce-ms 0
+ *                              --redis-url redis://host:port/db --every-n 50 --debounce-ms 0
  *                              --warmup-events 1000 --skip-distributed --skip-info --out webhook]
  *
  * Prints tables; writes bench/results/<out>.json (default webhook.json). Needs wrk (apt-get install -y wrk)
- * and, for the distributed run, Redis (the db given is flushed).
+ * and, for the distributed run, redis-server: the bench starts its own on a free port, unless --redis-url
+ * or REDIS_URL names one, whose database must then be empty (it is never flushed; the run's keys stay).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,9 +25,16 @@ import { ran, waitForJobs } from './lib/jobs.js';
 import { diff, scrapeRoute, summarize } from './lib/metrics.js';
 import { runPaced, type PacedResult } from './lib/paced.js';
 import { startApiServer, startMinimalExpress } from './lib/processes.js';
+import { startRedisServer, type RedisServerProcess } from '../test/support/processes.js';
 import { textGenerator } from './lib/texts.js';
 import { fmtOther, pctOfCore, machineInfo, mapLimit, mustJson, printTable, round, sleep, writeResult, type CpuBefore, type CpuDuring } from './lib/util.js';
 import { linesSent, requireWrk, runWrk, type WrkResult } from './lib/wrk.js';
+
+// `--realistic`: the built-in text classifier, the default policy, paced then flood, trainings (bench/load.ts).
+if (process.argv.includes('--realistic')) {
+  await import('./load.js');
+  process.exit(process.exitCode ?? 0);
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -37,7 +46,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '15' },
     threads: { type: 'string', default: '2' },
     connections: { type: 'string', default: '8' },
-    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/9' },
+    'redis-url': { type: 'string' },
     'every-n': { type: 'string', default: '50' },
     'debounce-ms': { type: 'string', default: '0' },
     'warmup-events': { type: 'string', default: '1000' },
@@ -53,7 +62,7 @@ const cfg = {
   durationS: Number(args.duration),
   threads: Number(args.threads),
   connections: Number(args.connections),
-  redisUrl: args['redis-url']!,
+  redisUrl: args['redis-url'] ?? process.env.REDIS_URL,
   // Training policy that makes trainings happen during the run: every 50 changes, after 10 finished
   // tasks, no debounce (with the default 500 ms quiet period a project receiving an event every
   // 25–125 ms would never train until the load stops, hiding the cost of training under load).
@@ -171,12 +180,20 @@ if (!args['skip-info']) results.push(await serverScenario('embedded, LOG_LEVEL=i
 
 async function serverScenario(name: string, mode: 'embedded' | 'distributed', logLevel: string, paced: boolean): Promise<ScenarioResult> {
   let redisUrl: string | undefined;
+  let ownRedis: RedisServerProcess | undefined;
   if (mode === 'distributed') {
-    redisUrl = cfg.redisUrl;
-    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect();
-    await redis.flushdb(); // a clean db: the stats must count only this run's annotations
-    redis.disconnect();
+    if (cfg.redisUrl) {
+      redisUrl = cfg.redisUrl;
+      // The stats must count only this run's annotations, and someone else's data is never flushed.
+      const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      await redis.connect();
+      const keys = await redis.dbsize();
+      redis.disconnect();
+      if (keys > 0) throw new Error(`the Redis database given holds ${keys} keys: give the bench an empty one, or none (it then starts its own redis-server)`);
+    } else {
+      ownRedis = await startRedisServer();
+      redisUrl = ownRedis.url;
+    }
   }
   const loadAvgBefore = round(os.loadavg()[0]!, 2);
   const modelDir = fs.mkdtempSync(path.join(tmp, `${mode}-${logLevel}-`));
@@ -266,6 +283,7 @@ async function serverScenario(name: string, mode: 'embedded' | 'distributed', lo
     throw err;
   } finally {
     await server.stop();
+    await ownRedis?.kill();
   }
 }
 
@@ -409,7 +427,7 @@ const file = writeResult(args.out!, {
   at: new Date().toISOString(),
   totalSeconds: round((Date.now() - t0) / 1000, 1),
   machine: machineInfo(),
-  config: { ...cfg, pacedCount, avgBodyBytes: Math.round(bodyBytes), redisUrl: args['skip-distributed'] ? null : cfg.redisUrl },
+  config: { ...cfg, pacedCount, avgBodyBytes: Math.round(bodyBytes), redisUrl: args['skip-distributed'] ? null : (cfg.redisUrl ?? 'own redis-server') },
   notes: [
     'Server, wrk, the paced client and this script run as separate processes on the same machine (loopback).',
     'Each API server also runs its embedded training worker (TRAIN_EMBEDDED_WORKER default), so trainings share the CPU with ingestion.',

@@ -17,6 +17,9 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
 
+/** Upper bound for JSON_MAX_DEPTH: a depth the recursive code behind the HTTP edge handles with room to spare. */
+export const MAX_JSON_DEPTH = 512;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
@@ -53,11 +56,20 @@ export const envSchema = z
       v ? v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : [],
     ),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
     BODY_LIMIT: z.string().default('100mb').pipe(byteSize),
+    // Label Studio's payloads nest 7 levels at most; the cap keeps recursive code (zod, JSON.stringify)
+    // far from the ~1,000 levels where it overflows the stack.
+    JSON_MAX_DEPTH: z.coerce.number().int().min(8).max(MAX_JSON_DEPTH).default(64),
     INITIAL_MODEL_VERSION: optionalString,
     TRAIN_EMBEDDED_WORKER: booleanFlag(true),
     TRAIN_CONCURRENCY: positiveInt(2),
     TRAIN_DEBOUNCE_MS: nonNegativeInt(500),
+    // A minute: pre-annotations lag annotators by at most about a minute, while a 10k-annotation project's
+    // training (0.5–1 s) once a minute costs about 1–2% of a core per continuously annotated project.
+    TRAIN_MAX_WAIT_MS: positiveInt(60_000),
+    // 2: a project trains at most a third of the time (run D, then wait 2 × D), however fast events come.
+    TRAIN_SPACING_FACTOR: z.coerce.number().min(0).max(1_000).default(2),
     TRAIN_MIN_ANNOTATIONS: positiveInt(10),
     TRAIN_EVERY_N_CHANGES: positiveInt(10),
     TRAIN_ATTEMPTS: positiveInt(3),
@@ -67,6 +79,9 @@ export const envSchema = z
     MODEL_CACHE_MAX: positiveInt(200),
     MODEL_CACHE_MAX_MB: positiveInt(1024),
     MODEL_IDLE_UNLOAD_MS: nonNegativeInt(30 * 60 * 1000),
+    MODEL_PREFETCH_MS: nonNegativeInt(5 * 60 * 1000),
+    // Read by the built-in text-classifier model (characters of a text it reads); checked here so a bad value stops start-up.
+    TEXT_MAX_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.BASIC_AUTH_USER) !== Boolean(env.BASIC_AUTH_PASS)) {
@@ -90,12 +105,20 @@ export interface Config {
   webhookSecret: string | undefined;
   labelStudio: { url: string | undefined; apiKey: string | undefined; allowedFileHosts: string[] };
   logLevel: Env['LOG_LEVEL'];
+  /** `json` (one object a line, for log collectors) or `pretty` (coloured lines for a developer's terminal). */
+  logFormat: Env['LOG_FORMAT'];
   bodyLimitBytes: number;
+  /** Request bodies nested deeper than this are refused with 400 `json_too_deep` before any route runs. */
+  jsonMaxDepth: number;
   initialModelVersion: string | undefined;
   training: {
     embeddedWorker: boolean;
     concurrency: number;
     debounceMs: number;
+    /** A requested training starts at the latest this long after the first request it folded. */
+    maxWaitMs: number;
+    /** A project's trainings start at least this many times its last training's duration apart (START_TRAINING excepted). */
+    spacingFactor: number;
     minAnnotations: number;
     everyNChanges: number;
     attempts: number;
@@ -103,7 +126,14 @@ export interface Config {
     /** Nice value of training threads (Linux): 19 leaves the CPU to the API whenever it needs it. */
     nice: number;
   };
-  models: { keepVersions: number; cacheMax: number; cacheMaxBytes: number; idleUnloadMs: number };
+  models: {
+    keepVersions: number;
+    cacheMax: number;
+    cacheMaxBytes: number;
+    idleUnloadMs: number;
+    /** A new version is loaded at once only for projects served within this window; others load it when next served. */
+    prefetchMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -131,12 +161,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: e.WEBHOOK_SECRET,
     labelStudio: { url: e.LABEL_STUDIO_URL, apiKey: e.LABEL_STUDIO_API_KEY, allowedFileHosts: e.ALLOWED_FILE_HOSTS },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     bodyLimitBytes: e.BODY_LIMIT,
+    jsonMaxDepth: e.JSON_MAX_DEPTH,
     initialModelVersion: e.INITIAL_MODEL_VERSION,
     training: {
       embeddedWorker: e.TRAIN_EMBEDDED_WORKER,
       concurrency: e.TRAIN_CONCURRENCY,
       debounceMs: e.TRAIN_DEBOUNCE_MS,
+      maxWaitMs: e.TRAIN_MAX_WAIT_MS,
+      spacingFactor: e.TRAIN_SPACING_FACTOR,
       minAnnotations: e.TRAIN_MIN_ANNOTATIONS,
       everyNChanges: e.TRAIN_EVERY_N_CHANGES,
       attempts: e.TRAIN_ATTEMPTS,
@@ -148,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheMax: e.MODEL_CACHE_MAX,
       cacheMaxBytes: e.MODEL_CACHE_MAX_MB * 1024 * 1024,
       idleUnloadMs: e.MODEL_IDLE_UNLOAD_MS,
+      prefetchMs: e.MODEL_PREFETCH_MS,
     },
   };
 }

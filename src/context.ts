@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { EventPipeline } from './pipeline/pipeline.js';
 import type { TrainingOutcome, TrainingProcessor, TrainingQueue } from './pipeline/queue.js';
+import { inProcessTraining } from './pipeline/in-process-training.js';
 import { MemoryTrainingQueue } from './pipeline/memory-queue.js';
 import { TrainingThreadPool } from './pipeline/training-threads.js';
 import { loadModelClass } from './runtime/load-model.js';
@@ -33,26 +34,33 @@ export interface AppContext {
 
 export interface ContextOptions {
   log?: Logger;
-  /** Overrides MODEL (tests, programmatic use). */
+  /** Overrides MODEL (tests, programmatic use); its trainings then run in this process, not in threads. */
   ModelClass?: ModelClass;
 }
 
 const RETRY_BACKOFF_MS = 1_000;
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel, undefined, config.logFormat);
   const ModelClass = options.ModelClass ?? (await loadModelClass(config.model));
   const stores = await createStores(config);
   const metrics = createServerMetrics();
-  const { versions, host, announce } = createServingRuntime({
+  const { versions, factory, host, announce } = createServingRuntime({
     config,
     stores,
     ModelClass,
     log,
-    cache: { max: config.models.cacheMax, maxBytes: config.models.cacheMaxBytes, idleMs: config.models.idleUnloadMs },
+    cache: {
+      max: config.models.cacheMax,
+      maxBytes: config.models.cacheMaxBytes,
+      idleMs: config.models.idleUnloadMs,
+      prefetchMs: config.models.prefetchMs,
+    },
   });
   const queueOptions = {
     debounceMs: config.training.debounceMs,
+    maxWaitMs: config.training.maxWaitMs,
+    spacingFactor: config.training.spacingFactor,
     concurrency: config.training.concurrency,
     attempts: config.training.attempts,
     backoffMs: RETRY_BACKOFF_MS,
@@ -76,7 +84,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
 
   let pool: TrainingThreadPool | undefined;
   // A version the thread publishes is announced through this process (and served here) before the job completes.
-  const processor: TrainingProcessor = (job, progress): Promise<TrainingOutcome> => (pool ??= new TrainingThreadPool(config, log, announce)).run(job, progress);
+  const inThreads: TrainingProcessor = (job, progress): Promise<TrainingOutcome> => (pool ??= new TrainingThreadPool(config, log, announce)).run(job, progress);
+  // A class handed in as an object cannot be loaded by a thread: it trains here, through the same job code.
+  const local = options.ModelClass
+    ? inProcessTraining({ factory, versions, annotations: stores.annotations, stats: stores.stats, projects: stores.projects, labelStudio: config.labelStudio, log })
+    : undefined;
+  const processor = local?.run ?? inThreads;
 
   return {
     config,
@@ -89,6 +102,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     pipeline,
     startWorker: () => queue.startWorker(processor),
     async close() {
+      local?.stop();
       await queue.close();
       await pool?.close();
       await host.close();

@@ -3,6 +3,7 @@
  * `log.info({ body })` can never print a Label Studio token or a task-data password.
  */
 import { pino, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
@@ -47,7 +48,14 @@ function bufferedStdout(): pino.DestinationStream {
   return stdout;
 }
 
-export function createLogger(level: string = 'info', destination?: pino.DestinationStream): Logger {
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * `pretty` formats in this thread with pino-pretty's stream (a development aid: no extra thread per training
+ * thread, nothing lost at exit); redaction happens before, so secrets stay out either way.
+ */
+export function createLogger(level: string = 'info', destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
+  const out = destination ?? bufferedStdout();
   return pino(
     {
       level,
@@ -55,6 +63,11 @@ export function createLogger(level: string = 'info', destination?: pino.Destinat
       redact: { paths: redactPaths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? bufferedStdout(),
+    format === 'pretty' ? prettyStream(out) : out,
   );
+}
+
+function prettyStream(destination: pino.DestinationStream): pino.DestinationStream {
+  const colorize = destination === stdout && process.stdout.isTTY === true;
+  return PinoPretty({ destination, colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
 }

@@ -1,6 +1,5 @@
 /**
- * Label Studio-shaped request bodies for the benches, following the contract
- * (/work/shared/reference/label-studio-ml-contract.md §3.2 setup, §3.3 predict, §5.1–5.2 webhooks):
+ * Label Studio-shaped request bodies for the benches (docs/protocol.md: Setup, Predict, Webhook payloads):
  * full project object with the counters inside `project`, full `task` object, ~3 KB per webhook event.
  */
 import { CHOICES, type LabelledText } from './texts.js';
@@ -26,7 +25,7 @@ export interface ProjectCounters {
   minAnnotationsToStartTraining: number;
 }
 
-/** Every field of Label Studio's ProjectWebhookSerializer (contract §5.1), counters included. */
+/** Every field of Label Studio's ProjectWebhookSerializer, counters included. */
 export function projectObject(projectId: number, c: ProjectCounters): Record<string, unknown> {
   return {
     id: projectId,
@@ -128,7 +127,7 @@ function annotationObject(a: AnnotationSpec): Record<string, unknown> {
   };
 }
 
-/** TaskWebhookSerializer: all task columns, no annotations/predictions arrays (contract §5.2). */
+/** TaskWebhookSerializer: all task columns, no annotations/predictions arrays. */
 function taskObject(a: AnnotationSpec, labeled: boolean): Record<string, unknown> {
   return {
     id: a.taskId,
@@ -161,7 +160,7 @@ export function annotationCreated(a: AnnotationSpec, counters: ProjectCounters):
   };
 }
 
-/** Bulk import event: `annotation` and `task` are lists (contract §5.3). */
+/** Bulk import event: `annotation` and `task` are lists. */
 export function annotationsCreated(items: AnnotationSpec[], projectId: number, counters: ProjectCounters): Record<string, unknown> {
   return {
     action: 'ANNOTATIONS_CREATED',
@@ -179,7 +178,7 @@ export function setupBody(projectId: number): Record<string, unknown> {
   return { project: projectUid(projectId), schema: LABEL_CONFIG, hostname: 'http://localhost:8080', access_token: null, extra_params: null };
 }
 
-/** A /predict body as Label Studio's batch pre-annotation sends it (contract §3.3). */
+/** A /predict body as Label Studio's batch pre-annotation sends it. */
 export function predictBody(projectId: number, tasks: Array<{ id: number; text: string }>): Record<string, unknown> {
   return {
     tasks: tasks.map((t, i) => ({

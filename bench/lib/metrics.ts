@@ -14,7 +14,11 @@ export interface RouteHistogram {
 }
 
 export async function scrapeRoute(baseUrl: string, route: string): Promise<RouteHistogram> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return parseRoute(await (await fetch(`${baseUrl}/metrics`)).text(), route);
+}
+
+/** One route's histogram from a /metrics text scraped elsewhere (e.g. by the load client between phases). */
+export function parseRoute(text: string, route: string): RouteHistogram {
   const h: RouteHistogram = { buckets: new Map(), count: 0, sum: 0 };
   const routeLabel = `route="${route}"`;
   for (const line of text.split('\n')) {

@@ -36,7 +36,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const SERVER_ENTRY = 'dist/src/cli.js';
+/** The CLI's built entry: `bin` in package.json, or the older single-file CLI (benching an earlier commit). */
+const SERVER_ENTRIES = ['dist/src/cli/index.js', 'dist/src/cli.js'];
+
+function serverEntry(): string {
+  const entry = SERVER_ENTRIES.find((e) => fs.existsSync(path.join(REPO_ROOT, e)));
+  if (!entry) throw new Error(`${SERVER_ENTRIES[0]} is missing: run \`npm run build\` first`);
+  return entry;
+}
 
 export interface ApiServerOptions {
   name: string;
@@ -49,7 +56,7 @@ export interface ApiServerOptions {
 }
 
 /**
- * `node dist/src/cli.js serve`, exactly what `npm start` runs (the bench scripts build first), configured
+ * `node dist/src/cli/index.js serve`, exactly what `npm start` runs (the bench scripts build first), configured
  * only through the environment. BENCH_NODE_ARGS adds node flags for a look inside, e.g.
  * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` or `"--trace-gc"` (the output lands in the log).
  */
@@ -64,9 +71,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningProces
     ...o.env,
   };
   if (o.redisUrl) env.REDIS_URL = o.redisUrl;
-  if (!fs.existsSync(path.join(REPO_ROOT, SERVER_ENTRY))) throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` first`);
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return startNode(o.name, [...nodeArgs, SERVER_ENTRY, 'serve'], env, port, path.join(o.modelDir, `${o.name}.log`));
+  return startNode(o.name, [...nodeArgs, serverEntry(), 'serve'], env, port, path.join(o.modelDir, `${o.name}.log`));
+}
+
+/**
+ * `node <cli> worker` (what `npm run worker` runs): trainings only, from the Redis queue. It has no HTTP
+ * port, so it is ready when it logs that its worker started (needs LOG_LEVEL info or lower).
+ */
+export async function startWorker(o: Omit<ApiServerOptions, 'redisUrl'> & { redisUrl: string }): Promise<RunningProcess> {
+  const env: Record<string, string> = { MODEL_DIR: o.modelDir, LOG_LEVEL: o.logLevel, MODEL: o.model, REDIS_URL: o.redisUrl, ...o.env };
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return startNode(o.name, [...nodeArgs, serverEntry(), 'worker'], env, undefined, path.join(o.modelDir, `${o.name}.log`));
 }
 
 export async function startMinimalExpress(logDir: string): Promise<RunningProcess> {
@@ -74,7 +90,8 @@ export async function startMinimalExpress(logDir: string): Promise<RunningProces
   return startNode('minimal-express', ['--import', 'tsx', 'bench/lib/minimal-express.ts'], { PORT: String(port), HOST: '127.0.0.1' }, port, path.join(logDir, 'minimal-express.log'));
 }
 
-async function startNode(name: string, args: string[], env: Record<string, string>, port: number, logFile: string): Promise<RunningProcess> {
+/** Starts a node process; ready when it answers /health on `port`, or (no port) when it logs "training worker started". */
+async function startNode(name: string, args: string[], env: Record<string, string>, port: number | undefined, logFile: string): Promise<RunningProcess> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const fd = fs.openSync(logFile, 'w');
   // Drop the caller's LOG_LEVEL/REDIS_URL/MODEL…: only what we pass configures the server.
@@ -82,7 +99,7 @@ async function startNode(name: string, args: string[], env: Record<string, strin
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   started.add(child);
-  const url = `http://127.0.0.1:${port}`;
+  const url = port === undefined ? '' : `http://127.0.0.1:${port}`;
   const logTail = (lines = 15) => fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
@@ -90,18 +107,22 @@ async function startNode(name: string, args: string[], env: Record<string, strin
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       started.delete(child);
-      throw new Error(`${name} exited (code ${child.exitCode ?? child.signalCode}) before answering /health:\n${logTail()}`);
+      throw new Error(`${name} exited (code ${child.exitCode ?? child.signalCode}) before it was ready:\n${logTail()}`);
     }
-    try {
-      const res = await fetch(`${url}/health`);
-      await res.text();
-      if (res.ok) break;
-    } catch {
-      // not listening yet
+    if (port === undefined) {
+      if (fs.readFileSync(logFile, 'utf8').includes('"msg":"training worker started"')) break;
+    } else {
+      try {
+        const res = await fetch(`${url}/health`);
+        await res.text();
+        if (res.ok) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not answer /health within 60 s:\n${logTail()}`);
+      throw new Error(`${name} was not ready within 60 s:\n${logTail()}`);
     }
     await sleep(100);
   }

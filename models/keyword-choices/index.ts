@@ -6,7 +6,7 @@
  * Keywords can also be given in `extra_params`: {"keywords": {"Positive": ["love", "great"]}}.
  * It shows the whole SDK surface in ~80 lines; the built-in `text-classifier` is the real model.
  */
-import { Model, type FitContext, type FitResult, type Prediction, type Task, type TrainingAction } from '../../src/sdk/index.js';
+import { Model, NonRetryableError, choices, choicesOf, type FitContext, type FitResult, type Prediction, type Task, type TrainingAction } from '../../src/sdk/index.js';
 
 type Keywords = Record<string, string[]>;
 
@@ -18,10 +18,12 @@ export default class KeywordChoices extends Model {
   private target: { fromName: string; toName: string; value: string } | undefined;
 
   override async setup(): Promise<void> {
-    const hasPair = Object.values(this.labelInterface.controls).some((c) => c.type === 'Choices' && c.inputs.some((i) => i.type === 'Text'));
-    this.target = hasPair ? this.labelInterface.firstTagOccurrence('Choices', 'Text') : undefined;
+    // No Choices on Text: predictions stay empty, and fit() says why it cannot learn.
+    this.target = this.findTag('Choices', 'Text');
     const trained = await this.loadArtifact();
-    const configured = (typeof this.extraParams === 'object' && this.extraParams && !Array.isArray(this.extraParams) ? this.extraParams.keywords : undefined) as Keywords | undefined;
+    // extraParams is already parsed: `{"keywords": …}` typed into Label Studio's textarea arrives as an object.
+    const params = this.extraParams;
+    const configured = (params !== null && typeof params === 'object' && !Array.isArray(params) ? params.keywords : undefined) as Keywords | undefined;
     this.keywords = { ...(trained ? (JSON.parse(new TextDecoder().decode(trained)) as Keywords) : {}), ...(configured ?? {}) };
     // Choice names are keywords for themselves, so the model does something before any training.
     for (const choice of this.target ? this.labelInterface.labels(this.target.fromName) : []) {
@@ -42,24 +44,25 @@ export default class KeywordChoices extends Model {
       if (!best) return { result: [], score: 0 };
       const { fromName, toName } = this.target;
       return {
-        result: [{ from_name: fromName, to_name: toName, type: 'choices', value: { choices: [best.choice] } }],
+        result: [choices(fromName, toName, [best.choice])],
         score: best.hits / (best.hits + 1),
       };
     });
   }
 
   override fit(_event: TrainingAction, _data: unknown, ctx: FitContext): FitResult {
-    if (!this.target) throw new Error('this model needs a Choices control on a Text object');
+    // Retrying cannot fix the label config or create annotations: NonRetryableError fails the job at once.
+    if (!this.target) throw new NonRetryableError('this model needs a Choices control on a Text object');
     const counts = new Map<string, Map<string, number>>();
     for (const example of ctx.examples) {
-      const choice = (example.result.find((r) => r.from_name === this.target!.fromName)?.value as { choices?: string[] } | undefined)?.choices?.[0];
+      const choice = choicesOf(example.result, this.target.fromName)[0];
       const text = example.data[this.target.value];
       if (!choice || typeof text !== 'string') continue;
       const perChoice = counts.get(choice) ?? new Map<string, number>();
       for (const word of tokens(text)) perChoice.set(word, (perChoice.get(word) ?? 0) + 1);
       counts.set(choice, perChoice);
     }
-    if (counts.size === 0) throw new Error(`no usable ${this.target.fromName} annotations to learn from`);
+    if (counts.size === 0) throw new NonRetryableError(`no usable ${this.target.fromName} annotations to learn from`);
     const keywords: Keywords = {};
     for (const [choice, words] of counts) {
       keywords[choice] = [...words].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 20).map(([w]) => w);

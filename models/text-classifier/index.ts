@@ -7,9 +7,21 @@
  *
  * Before the first training it returns an honest empty prediction (`result: []`, `score: 0`) per task.
  */
-import { LabelConfigError, Model, type FitContext, type FitResult, type Prediction, type Task, type TrainingAction } from '../../src/sdk/index.js';
+import {
+  LabelConfigError,
+  Model,
+  NonRetryableError,
+  choices,
+  choicesOf,
+  type FitContext,
+  type FitResult,
+  type Json,
+  type Prediction,
+  type Task,
+  type TrainingAction,
+} from '../../src/sdk/index.js';
 import { BatchingClassifier } from './lib/batcher.js';
-import { loadClassifier, trainTextClassifier, type ClassifierMode } from './lib/index.js';
+import { DEFAULT_MAX_TEXT_CHARS, loadClassifier, trainTextClassifier, type ClassifierMode } from './lib/index.js';
 
 interface Target {
   control: string;
@@ -44,33 +56,29 @@ export default class TextClassifier extends Model {
     const C = classifier.classifier.labels.length;
     return tasks.map((_, i) => {
       // Labels the model knows but the current config does not are never predicted.
-      const choices = selected[i]!.filter((label) => columns.has(label));
-      if (choices.length === 0) return { result: [], score: 0 };
+      const labels = selected[i]!.filter((label) => columns.has(label));
+      if (labels.length === 0) return { result: [], score: 0 };
       let score = 1;
-      for (const label of choices) score = Math.min(score, probs[i * C + columns.get(label)!]!);
-      return {
-        result: [{ from_name: target.control, to_name: target.toName, type: 'choices', value: { choices } }],
-        score: Math.round(score * 1e6) / 1e6,
-      };
+      for (const label of labels) score = Math.min(score, probs[i * C + columns.get(label)!]!);
+      return { result: [choices(target.control, target.toName, labels)], score: Math.round(score * 1e6) / 1e6 };
     });
   }
 
   override async fit(_event: TrainingAction, _data: unknown, ctx: FitContext): Promise<FitResult> {
     const target = this.target;
-    if (!target) throw new Error('the label config has no Choices control on a Text object: nothing to train');
+    // Neither error below goes away by retrying: the job fails at once, with this message on it.
+    if (!target) throw new NonRetryableError('the label config has no Choices control on a Text object: nothing to train');
     const texts: string[] = [];
     const targets: string[][] = [];
     const known = new Set(target.labels);
     for (const example of ctx.examples) {
-      const region = example.result.find((r) => r.from_name === target.control && r.type === 'choices');
-      const choices = ((region?.value as { choices?: unknown } | undefined)?.choices ?? []) as unknown[];
-      const labels = choices.filter((c): c is string => typeof c === 'string' && known.has(c));
+      const labels = choicesOf(example.result, target.control).filter((c) => known.has(c));
       if (labels.length === 0) continue;
       texts.push(textOf(example.data[target.dataKey]));
       targets.push(target.mode === 'single' ? [labels[0]!] : labels);
     }
     if (texts.length === 0) {
-      throw new Error(`no usable "${target.control}" annotations yet (${ctx.examples.length} stored examples); annotate some tasks first`);
+      throw new NonRetryableError(`no usable "${target.control}" annotations yet (${ctx.examples.length} stored examples); annotate some tasks first`);
     }
     const trained = await trainTextClassifier({
       texts,
@@ -78,6 +86,7 @@ export default class TextClassifier extends Model {
       labels: target.labels,
       mode: target.mode,
       metadata: { project: this.projectId, control: target.control },
+      maxTextChars: textMaxChars(),
       onProgress: (p) => ctx.progress(p.fraction),
     });
     ctx.log.info({ examples: texts.length, ...trained.timings }, 'text classifier trained');
@@ -90,19 +99,15 @@ export default class TextClassifier extends Model {
   }
 
   override get memoryBytes(): number {
-    const loaded = this.classifier?.classifier;
-    // W (2^bits × labels) and the idf table (2^bits), float32.
-    return loaded ? 2 ** loaded.metadata.featurizer.bits * (loaded.labels.length + 1) * 4 : 1024;
+    // Tables and session as loaded: ~2.4 MiB for a compact model of a few thousand annotations, ~6 MiB dense.
+    return this.classifier?.classifier.memoryBytes ?? 1024;
   }
 
   /** The Choices→Text pair to serve. An empty config is accepted (no predictions); any other mismatch is refused. */
   private findTarget(): Target | undefined {
     const wanted = requestedControl(this.extraParams);
-    const candidates = Object.entries(this.labelInterface.controls).filter(
-      ([name, c]) => c.type === 'Choices' && c.inputs.some((i) => i.type === 'Text') && (!wanted || name === wanted),
-    );
-    const first = candidates[0];
-    if (!first) {
+    const found = this.findTag('Choices', 'Text', wanted ? { nameFilter: (name) => name === wanted } : {});
+    if (!found) {
       if (Object.keys(this.labelInterface.controls).length === 0 && !wanted) return undefined;
       throw new LabelConfigError(
         wanted
@@ -110,28 +115,32 @@ export default class TextClassifier extends Model {
           : 'TextClassifier needs a <Choices> control on a <Text> object in the label config',
       );
     }
-    const [control, info] = first;
-    const input = info.inputs.find((i) => i.type === 'Text')!;
-    const toName = info.to_name.find((n) => this.labelInterface.objects[n]?.type === 'Text') ?? info.to_name[0]!;
+    const { fromName: control, toName, value: dataKey } = found;
     const choiceAttr = (this.labelInterface.controlAttributes[control]?.choice ?? 'single').toLowerCase();
-    return { control, toName, dataKey: input.value, labels: info.labels, mode: choiceAttr === 'multiple' ? 'multiple' : 'single' };
+    return { control, toName, dataKey, labels: this.labelInterface.labels(control), mode: choiceAttr === 'multiple' ? 'multiple' : 'single' };
   }
 }
 
+/**
+ * A `<Text>` value is a string; numbers and booleans read as their text. An object or array has no text to
+ * classify, and stringifying one costs time and stack without bound (a hostile depth overflows it).
+ */
 function textOf(value: unknown): string {
-  return typeof value === 'string' ? value : value == null ? '' : JSON.stringify(value);
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }
 
-/** `extra_params` arrives as a string (Label Studio's textarea) or any JSON value. */
-function requestedControl(extraParams: unknown): string | undefined {
-  let params = extraParams;
-  if (typeof params === 'string') {
-    try {
-      params = JSON.parse(params);
-    } catch {
-      return undefined;
-    }
-  }
-  const control = (params as { control?: unknown } | null)?.control;
+/**
+ * TEXT_MAX_CHARS (validated at start-up): how much of each text a training reads. The artifact records it
+ * and serving cuts texts to the artifact's value, so a change takes effect with the next training.
+ */
+function textMaxChars(): number {
+  const value = process.env.TEXT_MAX_CHARS?.trim();
+  return value ? Number(value) : DEFAULT_MAX_TEXT_CHARS;
+}
+
+/** The control named by `extra_params` `{"control": "…"}`, if any (the SDK has already parsed the JSON). */
+function requestedControl(extraParams: Json): string | undefined {
+  const control = extraParams !== null && typeof extraParams === 'object' && !Array.isArray(extraParams) ? extraParams.control : undefined;
   return typeof control === 'string' && control ? control : undefined;
 }

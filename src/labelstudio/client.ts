@@ -1,7 +1,8 @@
 /**
  * A small client for the parts of the Label Studio REST API this backend needs: fetching a project's
- * labeled tasks for training (contract §8). It reproduces the SDK's `get_labeled_tasks()` wire behaviour
- * (paged `GET /api/tasks` with the "completed_at is not empty" filter, stop at the 404 past the last page)
+ * labeled tasks for training (docs/protocol.md, Training data from Label Studio). It reproduces the
+ * SDK's `get_labeled_tasks()` wire behaviour (paged `GET /api/tasks` with the "completed_at is not
+ * empty" filter, stop at the 404 past the last page)
  * and validates only the fields the trainers use, letting everything else through untouched.
  *
  * Security: the token is only ever sent to the configured Label Studio origin (redirects elsewhere are

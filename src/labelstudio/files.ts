@@ -1,5 +1,6 @@
 /**
- * Access to the files a task refers to (the SDK's `get_local_path` / `preload_task_data`, contract §7.5–7.6).
+ * Access to the files a task refers to: the Python SDK's `get_local_path` / `preload_task_data`
+ * (docs/protocol.md, Task files).
  *
  * Task data is user-controlled, so fetching "whatever URL a task contains" is an SSRF hole. The rules:
  * - Label Studio paths (`/data/upload/…`, `upload/…`, `/storage-data/uploaded/?filepath=…`,

@@ -1,13 +1,13 @@
 /**
- * The shapes Label Studio sends to an ML backend (contract §3, §5), as zod schemas. Every type used by
+ * The shapes Label Studio sends to an ML backend (docs/protocol.md), as zod schemas. Every type used by
  * the server, the SDK and the pipeline is derived from these; unknown keys pass through untouched because
  * Label Studio adds fields between versions.
  */
 import { z } from 'zod';
 import { jsonSchema } from '../util/json.js';
-import { projectUidSchema } from '../util/ids.js';
+import { integerIdSchema, projectUidSchema } from '../util/ids.js';
 
-const id = z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]);
+const id = integerIdSchema;
 /** A JSON object with any keys (task data, a result region). Cheaper to validate than `z.record`, same outcome for JSON. */
 const anyObject = z.looseObject({});
 
@@ -40,7 +40,7 @@ export const predictRequestSchema = z.looseObject({
 });
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
 
-/** Label Studio's eight project counters (inside `project`, contract §5.1 / §10.1). */
+/** Label Studio's eight project counters: inside `project`, not beside `action` as its docs show. */
 export const projectCountersSchema = z.object({
   task_number: z.number().int().nullish(),
   finished_task_number: z.number().int().nullish(),
@@ -89,7 +89,7 @@ const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([z.array(schema), 
 
 /**
  * Webhook payloads by action. Actions we do not act on are accepted with any body that has an `action`.
- * `ANNOTATION_DELETED` is in Label Studio's docs but its code only sends the plural (contract §5.3); both work.
+ * `ANNOTATION_DELETED` is in Label Studio's docs but its code only sends the plural; both work.
  */
 export const webhookEventSchema = z.discriminatedUnion('action', [
   z.looseObject({ action: z.literal('START_TRAINING'), project: webhookProjectSchema }),

@@ -44,7 +44,7 @@ export function labelConfigOf(event: WebhookEvent): string | undefined {
 
 const COUNTER_KEYS = Object.keys(projectCountersSchema.shape) as Array<keyof typeof projectCountersSchema.shape>;
 
-/** Label Studio's project counters the payload carries (contract §5.1). */
+/** Label Studio's project counters, which every webhook carries inside `project`. */
 export function countersOf(project: WebhookProject): Record<string, number | null> | undefined {
   const counters: Record<string, number | null> = {};
   for (const key of COUNTER_KEYS) if (project[key] !== undefined) counters[key] = project[key] ?? null;

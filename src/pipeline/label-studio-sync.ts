@@ -1,7 +1,7 @@
 /**
- * On START_TRAINING, pull the project's labeled tasks from Label Studio (contract §8) so annotations the
- * backend never saw (made before it was connected, or while it was down) are trained on too. Failure is
- * recorded in the job and training goes on with what the store holds.
+ * On START_TRAINING, pull the project's labeled tasks from Label Studio so annotations the backend never
+ * saw (made before it was connected, or while it was down) are trained on too (docs/protocol.md, Training
+ * data from Label Studio). Failure is recorded in the job and training goes on with what the store holds.
  */
 import type { Logger } from 'pino';
 import { LabelStudioClient } from '../labelstudio/client.js';

@@ -5,46 +5,80 @@
  * short by a crash are rescheduled at start-up.
  */
 import type { Logger } from 'pino';
-import type { JobRecord, JobStore } from '../store/types.js';
-import { blankJobRecord, type QueueOptions, type TrainingJob, type TrainingProcessor, type TrainingQueue, type TrainingRequest } from './queue.js';
+import { isNonRetryableError } from '../sdk/errors.js';
+import type { JobFilter, JobRecord, JobStore } from '../store/types.js';
+import { formatJobId } from '../util/job-id.js';
+import {
+  blankJobRecord,
+  scheduleOptions,
+  type FinishedListener,
+  type JobCounts,
+  type QueueOptions,
+  type TrainingJob,
+  type TrainingProcessor,
+  type TrainingQueue,
+  type TrainingRequest,
+  type WorkerInfo,
+} from './queue.js';
+import { describeThisWorker } from './worker-heartbeat.js';
+import { dueAt, fold, spacedUntil, type PendingTraining, type ScheduleOptions } from './schedule.js';
+
+interface Waiting {
+  job: TrainingJob;
+  timer: NodeJS.Timeout | undefined;
+  readyAt: number;
+  pending: PendingTraining;
+  /** A retry: due after its backoff instead of after the debounce. */
+  retryAt?: number;
+}
 
 interface ProjectSlot {
-  waiting?: { job: TrainingJob; timer: NodeJS.Timeout | undefined; readyAt: number };
+  waiting?: Waiting;
   running?: Promise<void>;
 }
 
 export class MemoryTrainingQueue implements TrainingQueue {
   private readonly slots = new Map<string, ProjectSlot>();
+  /** Per project: when its next spaced training may start (the last run's end + spacingFactor × its duration). */
+  private readonly spacing = new Map<string, number>();
+  private readonly schedule: ScheduleOptions;
   private processor: TrainingProcessor | undefined;
   private active = 0;
   /** Projects whose waiting job is due but no concurrency slot was free. */
   private readonly ready: string[] = [];
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly finishedListeners = new Set<FinishedListener>();
+  private worker: WorkerInfo | undefined;
 
   constructor(
     private readonly jobs: JobStore,
     private readonly options: QueueOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.schedule = scheduleOptions(options);
+  }
 
-  async request(request: TrainingRequest, delayMs = this.options.debounceMs): Promise<string> {
+  async request(request: TrainingRequest): Promise<string> {
+    const urgent = request.event === 'START_TRAINING';
     const slot = this.slot(request.projectId);
     if (slot.waiting) {
-      // Fold into the waiting job: newest data wins, and the quiet period starts again.
+      // Fold into the waiting job: newest data wins, the quiet period starts again, the first request's deadline stays.
       slot.waiting.job = { ...slot.waiting.job, event: request.event, payload: request.payload };
+      slot.waiting.pending = fold(slot.waiting.pending, Date.now(), urgent);
       await this.update(slot.waiting.job.id, { event: request.event });
-      this.arm(request.projectId, delayMs);
+      this.arm(request.projectId);
       return slot.waiting.job.id;
     }
-    const id = await this.jobs.nextId();
+    // A request folded into the waiting job (above) gets that job's id, so no record here is ever superseded.
+    const id = formatJobId(request.projectId, Number(await this.jobs.nextId()));
     // While we awaited, a run may have finished and dropped the slot from the map, or another request
     // may have created the waiting job: look the slot up again rather than use the one read before.
     const current = this.slot(request.projectId);
-    if (current.waiting) return this.request(request, delayMs);
-    current.waiting = { job: { ...request, id, attempt: 1 }, timer: undefined, readyAt: 0 };
+    if (current.waiting) return this.request(request);
+    current.waiting = { job: { ...request, id, attempt: 1 }, timer: undefined, readyAt: 0, pending: fold(undefined, Date.now(), urgent) };
     await this.jobs.put(newJobRecord(id, request, new Date().toISOString()));
-    this.arm(request.projectId, delayMs);
+    this.arm(request.projectId);
     return id;
   }
 
@@ -56,16 +90,42 @@ export class MemoryTrainingQueue implements TrainingQueue {
     return this.jobs.recent(projectId, limit);
   }
 
+  list(filter: JobFilter): Promise<JobRecord[]> {
+    return this.jobs.list(filter);
+  }
+
+  async counts(): Promise<JobCounts> {
+    const n = await this.jobs.countByStatus();
+    return { waiting: n.waiting ?? 0, delayed: n.delayed ?? 0, active: n.active ?? 0, completed: n.completed ?? 0, failed: n.failed ?? 0 };
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    return this.worker && !this.closed ? [this.worker] : [];
+  }
+
+  async ping(): Promise<void> {}
+
+  onFinished(listener: FinishedListener): () => void {
+    this.finishedListeners.add(listener);
+    return () => this.finishedListeners.delete(listener);
+  }
+
   /** Starts processing; jobs left unfinished by a previous process are failed and scheduled again. */
   async startWorker(processor: TrainingProcessor): Promise<void> {
     this.processor = processor;
+    this.worker = describeThisWorker(this.options.concurrency);
     for (const stale of await this.jobs.unfinished()) {
       const slot = this.slot(stale.projectId);
       if (slot.waiting) continue;
       // Same id as before the restart, so whoever polls /jobs/<id> sees it run to its end.
-      slot.waiting = { job: { projectId: stale.projectId, event: stale.event as TrainingRequest['event'], payload: null, id: stale.id, attempt: 1 }, timer: undefined, readyAt: 0 };
+      slot.waiting = {
+        job: { projectId: stale.projectId, event: stale.event as TrainingRequest['event'], payload: null, id: stale.id, attempt: 1 },
+        timer: undefined,
+        readyAt: 0,
+        pending: fold(undefined, Date.now(), stale.event === 'START_TRAINING'),
+      };
       await this.jobs.put({ ...stale, status: 'delayed', error: null, startedAt: null });
-      this.arm(stale.projectId, this.options.debounceMs);
+      this.arm(stale.projectId);
       this.log.info({ projectId: stale.projectId, jobId: stale.id }, 'rescheduled training interrupted by a restart');
     }
     for (const projectId of this.slots.keys()) this.fireIfDue(projectId);
@@ -88,15 +148,22 @@ export class MemoryTrainingQueue implements TrainingQueue {
     return slot;
   }
 
-  private arm(projectId: string, delayMs: number): void {
+  /** (Re)sets the waiting job's timer to when it is due: after a request, after a run (spacing), for a retry. */
+  private arm(projectId: string): void {
     const waiting = this.slots.get(projectId)?.waiting;
     if (!waiting || this.closed) return;
     if (waiting.timer) clearTimeout(waiting.timer);
-    waiting.readyAt = Date.now() + delayMs;
+    waiting.readyAt = this.dueOf(projectId, waiting);
+    const delayMs = Math.max(0, waiting.readyAt - Date.now());
     waiting.timer = setTimeout(() => {
       waiting.timer = undefined;
       this.fireIfDue(projectId);
     }, delayMs);
+  }
+
+  private dueOf(projectId: string, waiting: Waiting): number {
+    const spaced = waiting.pending.unspaced ? 0 : (this.spacing.get(projectId) ?? 0);
+    return waiting.retryAt !== undefined ? Math.max(waiting.retryAt, spaced) : dueAt(waiting.pending, this.schedule, spaced);
   }
 
   private fireIfDue(projectId: string): void {
@@ -112,7 +179,8 @@ export class MemoryTrainingQueue implements TrainingQueue {
     slot.running = this.run(job).finally(() => {
       this.active--;
       slot.running = undefined;
-      this.fireIfDue(projectId); // a request that came in during the run
+      // A request that came in during the run: due now, or once the run's spacing has passed.
+      if (slot.waiting && !slot.waiting.timer) this.arm(projectId);
       this.pump();
       if (!slot.waiting && !slot.running) this.slots.delete(projectId);
       if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -131,6 +199,15 @@ export class MemoryTrainingQueue implements TrainingQueue {
     const started = Date.now();
     await this.update(job.id, { status: 'active', startedAt: new Date(started).toISOString(), attempts: job.attempt });
     try {
+      await this.runOnce(job, started);
+    } finally {
+      const ended = Date.now();
+      this.spacing.set(job.projectId, spacedUntil(ended, ended - started, this.schedule.spacingFactor));
+    }
+  }
+
+  private async runOnce(job: TrainingJob, started: number): Promise<void> {
+    try {
       const outcome = await this.processor!(job, (fraction) => void this.update(job.id, { progress: fraction }));
       await this.update(job.id, {
         status: 'completed',
@@ -144,7 +221,7 @@ export class MemoryTrainingQueue implements TrainingQueue {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const slot = this.slot(job.projectId);
-      const retry = job.attempt < this.options.attempts && !slot.waiting && !this.closed;
+      const retry = job.attempt < this.options.attempts && !isNonRetryableError(err) && !slot.waiting && !this.closed;
       await this.update(job.id, {
         status: retry ? 'delayed' : 'failed',
         error: message,
@@ -153,15 +230,24 @@ export class MemoryTrainingQueue implements TrainingQueue {
       });
       this.log.warn({ projectId: job.projectId, jobId: job.id, attempt: job.attempt, err: message, retry }, 'training failed');
       if (retry) {
-        slot.waiting = { job: { ...job, attempt: job.attempt + 1 }, timer: undefined, readyAt: 0 };
-        this.arm(job.projectId, this.options.backoffMs * 2 ** (job.attempt - 1));
+        const now = Date.now();
+        slot.waiting = {
+          job: { ...job, attempt: job.attempt + 1 },
+          timer: undefined,
+          readyAt: 0,
+          pending: fold(undefined, now, job.event === 'START_TRAINING'),
+          retryAt: now + this.options.backoffMs * 2 ** (job.attempt - 1),
+        };
       }
     }
   }
 
   private async update(id: string, patch: Partial<JobRecord>): Promise<void> {
     const current = await this.jobs.get(id);
-    if (current) await this.jobs.put({ ...current, ...patch });
+    if (!current) return;
+    const next = { ...current, ...patch };
+    await this.jobs.put(next);
+    if (patch.status === 'completed' || patch.status === 'failed') for (const listener of this.finishedListeners) listener(next);
   }
 
   private isIdle(): boolean {

@@ -7,9 +7,10 @@ import { Gauge, type Registry } from 'prom-client';
 import { TRAINING_ACTIONS, type TrainingAction, type WebhookEvent } from '../labelstudio/payloads.js';
 import type { VersionManager } from '../runtime/versions.js';
 import type { AnnotationStore, JobRecord, StatsStore } from '../store/types.js';
-import { emptyStats, progressOf, type ProjectProgress } from '../store/stats.js';
+import { emptyStats, progressOf, stalenessOf, type ProjectProgress, type Staleness } from '../store/stats.js';
 import { applyEvent, countersOf, labelConfigOf } from './events.js';
-import { decideTraining, type TrainingPolicy } from './policy.js';
+import { trainingPayload } from './job-payload.js';
+import { decideTraining, isAnnotationAction, trainingOutlook, type TrainingOutlook, type TrainingPolicy } from './policy.js';
 import type { TrainingQueue } from './queue.js';
 
 export interface PipelineDeps {
@@ -33,6 +34,10 @@ export interface HandledEvent {
 export interface ProjectStatsView extends ProjectProgress {
   annotations: { stored: number; usable: number; tasks: number };
   servedVersion: string;
+  /** How far the served model lags: annotation changes it was not trained on, seconds since the newest of them. */
+  staleness: Staleness;
+  /** The threshold in force and the annotation changes still needed before an annotation event trains. */
+  nextTraining: TrainingOutlook;
   lastJob: JobSummary | null;
   recentJobs: JobSummary[];
 }
@@ -52,6 +57,18 @@ export class EventPipeline {
         labelNames: ['project', 'counter'],
         registers: [d.registry],
       }),
+      staleAnnotations: new Gauge({
+        name: 'project_staleness_annotations',
+        help: 'Annotation changes the served model was not trained on',
+        labelNames: ['project'],
+        registers: [d.registry],
+      }),
+      staleSeconds: new Gauge({
+        name: 'project_staleness_seconds',
+        help: 'Seconds since the newest annotation change the served model was not trained on (0 when current)',
+        labelNames: ['project'],
+        registers: [d.registry],
+      }),
       changed: new Gauge({
         name: 'project_annotations_changed_since_training',
         help: 'Annotation changes received since the last training',
@@ -67,7 +84,11 @@ export class EventPipeline {
     // Independent writes, sent together: in Redis mode the common webhook costs one round trip, not two.
     const [write, stats] = await Promise.all([
       applyEvent(this.d.annotations, projectId, event),
-      this.d.stats.recordEvent(projectId, { counters: countersOf(event.project), labelConfigChanged: labelConfig !== undefined }),
+      this.d.stats.recordEvent(projectId, {
+        counters: countersOf(event.project),
+        labelConfigChanged: labelConfig !== undefined,
+        annotation: isAnnotationAction(event.action),
+      }),
     ]);
     if (labelConfig !== undefined) await this.d.onLabelConfig(projectId, labelConfig);
     const revision = write?.revision ?? (await this.d.annotations.revision(projectId));
@@ -77,26 +98,33 @@ export class EventPipeline {
     if (!decision.train) {
       return { training: TRAINING_ACTION_SET.has(event.action), job: null, reason: decision.reason };
     }
-    const job = await this.d.queue.request({ projectId, event: event.action as TrainingAction, payload: event });
+    const action = event.action as TrainingAction;
+    const job = await this.d.queue.request({ projectId, event: action, payload: trainingPayload(event, action) });
     await this.d.stats.markRequested(projectId, revision);
     this.d.log.debug({ projectId, job, reason: decision.reason }, 'training requested');
     return { training: true, job, reason: decision.reason };
   }
 
-  async stats(projectId: string): Promise<ProjectStatsView | undefined> {
+  /** `known`: the caller knows the project exists (e.g. from `/setup`), so it gets a view even before any event. */
+  async stats(projectId: string, known = false): Promise<ProjectStatsView | undefined> {
     const stats = await this.d.stats.get(projectId);
     const versions = await this.d.versions.list(projectId);
-    if (!stats && versions.length === 0) return undefined;
+    if (!stats && versions.length === 0 && !known) return undefined;
     const [annotations, revision, jobs] = await Promise.all([
       this.d.annotations.counts(projectId),
       this.d.annotations.revision(projectId),
       this.d.queue.recentJobs(projectId, 10),
     ]);
     const recentJobs = jobs.map(summary);
+    const progress = progressOf(stats ?? emptyStats(projectId), revision);
+    const finished = progress.labelStudio.finished_task_number;
     return {
-      ...progressOf(stats ?? emptyStats(projectId), revision),
+      ...progress,
       annotations,
-      servedVersion: versions[0]?.versions.current ?? (await this.d.versions.current(projectId)),
+      nextTraining: trainingOutlook(progress, typeof finished === 'number' ? finished : annotations.tasks, this.d.policy),
+      // A read: a project known only from its events reports the initial version without creating it.
+      servedVersion: this.d.versions.servedOf(versions[0]?.versions),
+      staleness: stalenessOf(progress),
       lastJob: recentJobs[0] ?? null,
       recentJobs,
     };
@@ -110,11 +138,16 @@ export class EventPipeline {
   async refreshGauges(): Promise<void> {
     const all = await this.d.stats.list();
     const revisions = await Promise.all(all.map((s) => this.d.annotations.revision(s.projectId)));
+    const now = Date.now();
     all.forEach((s, i) => {
       for (const [counter, value] of Object.entries(s.labelStudio)) {
         if (typeof value === 'number') this.gauges.labelStudio.set({ project: s.projectId, counter }, value);
       }
-      this.gauges.changed.set({ project: s.projectId }, progressOf(s, revisions[i]!).changedSinceTraining);
+      const progress = progressOf(s, revisions[i]!);
+      this.gauges.changed.set({ project: s.projectId }, progress.changedSinceTraining);
+      const staleness = stalenessOf(progress, now);
+      this.gauges.staleAnnotations.set({ project: s.projectId }, staleness.annotations);
+      this.gauges.staleSeconds.set({ project: s.projectId }, staleness.seconds);
     });
   }
 

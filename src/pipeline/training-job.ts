@@ -4,11 +4,14 @@
  * The job payload is only a trigger; the data is read when the job runs, so the newest data always wins.
  */
 import type { Logger } from 'pino';
-import type { ModelFactory } from '../runtime/model-factory.js';
+import { ModelSetupError, type ModelFactory } from '../runtime/model-factory.js';
 import type { VersionManager } from '../runtime/versions.js';
+import { NonRetryableError } from '../sdk/errors.js';
+import type { Model } from '../sdk/model.js';
 import type { TrainingExample } from '../sdk/types.js';
 import type { AnnotationStore, ProjectStore, StatsStore, StoredAnnotation } from '../store/types.js';
 import { isUsable } from '../store/annotations.js';
+import type { Json } from '../util/json.js';
 import type { TrainingJob, TrainingOutcome } from './queue.js';
 import { syncFromLabelStudio, type LabelStudioCredentials } from './label-studio-sync.js';
 
@@ -35,35 +38,62 @@ export async function runTrainingJob(
   const revision = await deps.annotations.revision(job.projectId);
   const examples = toExamples(await deps.annotations.list(job.projectId));
   log.info({ examples: examples.length, event: job.event, attempt: job.attempt }, 'training started');
-  const model = await deps.factory.instantiate(job.projectId);
-  const versionBefore = model.modelVersion;
+  const model = await instantiateForTraining(deps.factory, job.projectId);
   try {
-    const result = await model.fit(job.event, job.payload, {
-      examples,
-      jobId: job.id,
-      progress: (fraction) => progress(Math.min(1, Math.max(0, fraction))),
-      log,
-      signal: deps.signal,
-    });
-    const published = result?.artifact
-      ? await deps.versions.publish(job.projectId, { artifact: result.artifact, metrics: result.metrics ?? {}, jobId: job.id })
-      : undefined;
+    const fitted = await fitAndPublish({ versions: deps.versions, signal: deps.signal, log }, model, job, examples, progress);
     await deps.stats.markTrained(job.projectId, revision);
-    // A model may also move its version itself (`bumpModelVersion()`); that counts as publishing.
-    const bumped = model.modelVersion !== versionBefore ? model.modelVersion : null;
-    const outcome: TrainingOutcome = {
-      version: published?.version ?? bumped,
-      examples: examples.length,
-      metrics: result?.metrics ?? {},
-      sync,
-      durationMs: Date.now() - started,
-      ...(published || bumped ? {} : { note: `${model.constructor.name}.fit returned no artifact; the version is unchanged` }),
-    };
+    const outcome: TrainingOutcome = { ...fitted, examples: examples.length, sync, durationMs: Date.now() - started };
     log.info({ version: outcome.version, ms: outcome.durationMs }, 'training finished');
     return outcome;
   } finally {
     await model.dispose();
   }
+}
+
+/** The model to train. Its `setup()` refusing the project (its label config) fails the job for good: a retry builds the same. */
+async function instantiateForTraining(factory: ModelFactory, projectId: string): Promise<Model> {
+  try {
+    return await factory.instantiate(projectId);
+  } catch (err) {
+    throw err instanceof ModelSetupError ? new NonRetryableError(err.message, { cause: err }) : err;
+  }
+}
+
+export interface Fitted {
+  version: string | null;
+  metrics: Record<string, Json>;
+  note?: string;
+}
+
+/**
+ * `fit` on one model instance, then publishing the artifact it returned: the part of a training job that
+ * the test kit (`ls-ml-backend/testing`) runs too, so a model's tests train it exactly as the worker does.
+ */
+export async function fitAndPublish(
+  deps: Pick<TrainingDeps, 'versions' | 'signal' | 'log'>,
+  model: Model,
+  job: Pick<TrainingJob, 'id' | 'projectId' | 'event' | 'payload'>,
+  examples: TrainingExample[],
+  progress: (fraction: number) => void,
+): Promise<Fitted> {
+  const versionBefore = model.modelVersion;
+  const result = await model.fit(job.event, job.payload, {
+    examples,
+    jobId: job.id,
+    progress: (fraction) => progress(Math.min(1, Math.max(0, fraction))),
+    log: deps.log,
+    signal: deps.signal,
+  });
+  const published = result?.artifact
+    ? await deps.versions.publish(job.projectId, { artifact: result.artifact, metrics: result.metrics ?? {}, jobId: job.id })
+    : undefined;
+  // A model may also move its version itself (`bumpModelVersion()`); that counts as publishing.
+  const bumped = model.modelVersion !== versionBefore ? model.modelVersion : null;
+  return {
+    version: published?.version ?? bumped,
+    metrics: result?.metrics ?? {},
+    ...(published || bumped ? {} : { note: `${model.constructor.name}.fit returned no artifact; the version is unchanged` }),
+  };
 }
 
 /** Usable annotations only (not cancelled, non-empty), grouped by task, newest first within a task. */

@@ -11,12 +11,13 @@ import { loadModelClass } from '../runtime/load-model.js';
 import { createTrainingRuntime } from '../runtime/model-runtime.js';
 import type { VersionAnnouncer } from '../runtime/versions.js';
 import { createStores } from '../store/index.js';
+import { isNonRetryableError } from '../sdk/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { runTrainingJob } from './training-job.js';
 import type { FromThread, ToThread } from './training-threads.js';
 
 const config = (workerData as { config: Config }).config;
-const log = createLogger(config.logLevel).child({ thread: 'training' });
+const log = createLogger(config.logLevel, undefined, config.logFormat).child({ thread: 'training' });
 const port = parentPort!;
 const send = (msg: FromThread) => port.postMessage(msg);
 
@@ -63,6 +64,6 @@ port.on('message', (msg: ToThread) => {
     (fraction) => send({ type: 'progress', jobId: job.id, fraction }),
   ).then(
     (outcome) => send({ type: 'done', jobId: job.id, outcome }),
-    (err: unknown) => send({ type: 'failed', jobId: job.id, error: errorMessage(err) }),
+    (err: unknown) => send({ type: 'failed', jobId: job.id, error: errorMessage(err), nonRetryable: isNonRetryableError(err) }),
   );
 });

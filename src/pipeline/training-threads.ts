@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { workerEntry } from '../util/worker-entry.js';
 import type { VersionAnnouncer } from '../runtime/versions.js';
+import { NonRetryableError } from '../sdk/errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { TrainingJob, TrainingOutcome } from './queue.js';
 
@@ -18,7 +19,8 @@ export type ToThread =
 export type FromThread =
   | { type: 'progress'; jobId: string; fraction: number }
   | { type: 'done'; jobId: string; outcome: TrainingOutcome }
-  | { type: 'failed'; jobId: string; error: string }
+  /** `nonRetryable`: the error was a NonRetryableError; only plain data crosses the thread boundary. */
+  | { type: 'failed'; jobId: string; error: string; nonRetryable?: boolean }
   /** A version change made in the thread; the parent announces it and answers `announced`. */
   | { type: 'announce'; requestId: number; projectId: string; version: string };
 
@@ -95,7 +97,7 @@ export class TrainingThreadPool {
       if (!running || running.job.id !== msg.jobId) return;
       if (msg.type === 'progress') running.progress(msg.fraction);
       else if (msg.type === 'done') running.resolve(msg.outcome);
-      else running.reject(new Error(msg.error));
+      else running.reject(msg.nonRetryable ? new NonRetryableError(msg.error) : new Error(msg.error));
     });
     const onDeath = (reason: string) => {
       this.threads.splice(this.threads.indexOf(thread), 1);

@@ -18,7 +18,11 @@ export interface ModelHostOptions {
   versions: VersionManager;
   feed: ChangeFeed;
   log: Logger;
-  cache: { max: number; maxBytes: number; idleMs: number };
+  /**
+   * `prefetchMs`: a new version announced by another process is loaded at once only for projects this
+   * process served within that window; the others load it when next served (absent: every cached project).
+   */
+  cache: { max: number; maxBytes: number; idleMs: number; prefetchMs?: number };
   /** How long a replaced instance lives on for requests already using it (default 5 s). */
   retireGraceMs?: number;
 }
@@ -29,6 +33,10 @@ interface Entry {
   labelConfig: string;
   version: string;
   model: Model;
+  /** Epoch ms of the last request served with it (0: built by /setup, never served). */
+  servedAt: number;
+  /** A newer version was announced and not loaded yet: the next request loads it. */
+  stale: boolean;
 }
 
 export class ModelHost {
@@ -54,7 +62,7 @@ export class ModelHost {
     this.unsubscribe = o.feed.subscribe((change) => {
       if (change.kind === 'config' && change.projectId === '*') this.entries.clear();
       else if (change.kind === 'config') this.evict(change.projectId);
-      else void this.refresh(change.projectId);
+      else this.onVersion(change.projectId);
     });
   }
 
@@ -86,20 +94,43 @@ export class ModelHost {
         await this.o.feed.publish({ kind: 'config', projectId: record.id });
       }
     }
-    return this.model(record.id);
+    return this.instance(record.id, undefined, false);
   }
 
   /**
    * The project's model. `labelConfigHint` is `/predict`'s `label_config`: when it differs from what the
    * project has (or the project was never set up), it becomes the project's config, as in the reference.
    */
-  async model(projectId: string, labelConfigHint?: string | null): Promise<Model> {
+  model(projectId: string, labelConfigHint?: string | null): Promise<Model> {
+    return this.instance(projectId, labelConfigHint, true);
+  }
+
+  /** `serving`: a request is served with it (not a registration), which makes the project a prefetch candidate. */
+  private async instance(projectId: string, labelConfigHint: string | null | undefined, serving: boolean): Promise<Model> {
     const cached = this.entries.get(projectId);
-    if (cached && (labelConfigHint == null || labelConfigHint === cached.labelConfig)) return cached.model;
+    if (cached && serving) cached.servedAt = Date.now();
+    if (cached && !cached.stale && (labelConfigHint == null || labelConfigHint === cached.labelConfig)) return cached.model;
     if (labelConfigHint != null && (!cached || cached.labelConfig !== labelConfigHint)) {
       await this.adoptConfig(projectId, labelConfigHint);
+    } else if (cached?.stale) {
+      return this.loadAnnounced(projectId, cached, serving);
     }
-    return (await this.build(projectId)).model;
+    const entry = await this.build(projectId);
+    if (serving) entry.servedAt = Date.now();
+    return entry.model;
+  }
+
+  /** The lazy half of a version change: the first request after it loads the new version, or keeps the old one if that fails. */
+  private async loadAnnounced(projectId: string, stale: Entry, serving: boolean): Promise<Model> {
+    try {
+      const entry = await this.build(projectId);
+      if (serving) entry.servedAt = Date.now();
+      return entry.model;
+    } catch (err) {
+      this.o.log.error({ projectId, err: errorMessage(err) }, 'new model version failed to load; keeping the previous one');
+      stale.stale = false;
+      return stale.model;
+    }
   }
 
   /** What `/setup` stored for a project (webhook authorization reads it). */
@@ -149,13 +180,29 @@ export class ModelHost {
 
   private async buildEntry(projectId: string): Promise<Entry> {
     const record = await this.o.factory.record(projectId);
-    const version = await this.o.versions.current(projectId);
-    const model = await this.o.factory.build(record, version);
-    const entry = { labelConfig: record.labelConfig, version, model };
+    // A new version that fails to load falls back to the one serving now: keep its instance (hot swap).
+    const serving = this.entries.peek(projectId);
+    const model = await this.o.factory.buildServed(record, {
+      reuse: (version) => (serving && serving.version === version && serving.labelConfig === record.labelConfig ? serving.model : undefined),
+    });
+    const entry: Entry = { labelConfig: record.labelConfig, version: model.modelVersion, model, servedAt: serving?.servedAt ?? 0, stale: false };
     const previous = this.entries.peek(projectId);
     this.entries.set(projectId, entry);
     if (previous && previous.model !== model) this.retire(previous.model);
     return entry;
+  }
+
+  /**
+   * Another process announced a version. A project not loaded here is left alone (it loads the version
+   * when first served); one served recently swaps now, so its next request does not wait for the load;
+   * any other loads it when next served. Announcements carry ids only: no artifact moves until then.
+   */
+  private onVersion(projectId: string): void {
+    const entry = this.entries.peek(projectId);
+    if (!entry) return;
+    const window = this.o.cache.prefetchMs;
+    if (window === undefined || Date.now() - entry.servedAt <= window) void this.refresh(projectId);
+    else entry.stale = true;
   }
 
   /** Hot swap after a version change: build beside the old instance, then replace it. */

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Stores } from '../store/index.js';
 import type { ModelClass } from '../sdk/model.js';
 import { ModelFactory } from './model-factory.js';
-import { ModelHost } from './model-host.js';
+import { ModelHost, type ModelHostOptions } from './model-host.js';
 import { initialVersionOf, VersionManager, type VersionAnnouncer } from './versions.js';
 
 export interface RuntimeOptions {
@@ -26,7 +26,7 @@ export interface ServingRuntime {
   announce: VersionAnnouncer;
 }
 
-export function createServingRuntime(options: RuntimeOptions & { cache: { max: number; maxBytes: number; idleMs: number } }): ServingRuntime {
+export function createServingRuntime(options: RuntimeOptions & { cache: ModelHostOptions['cache'] }): ServingRuntime {
   const { stores, log, cache } = options;
   let host: ModelHost | undefined;
   const announce: VersionAnnouncer = async (projectId, version) => {

@@ -1,5 +1,5 @@
 /**
- * Label Studio label-config parsing: a port of the SDK's `parse_config` (contract §7.5) plus a small
+ * Label Studio label-config parsing: a port of Label Studio SDK's `parse_config` plus a small
  * `LabelInterface` that models use to find their control/object tags.
  *
  * The XML is parsed with saxes (strict, non-validating) in one streaming pass. DTDs are refused
@@ -102,7 +102,7 @@ function describeParserError(err: Error, line: number, column: number): LabelCon
 }
 
 /**
- * Parse a label config into Label Studio's `parsed_label_config` shape (contract §7.5).
+ * Parse a label config into Label Studio's `parsed_label_config` shape (what its API returns for a project).
  * Empty (or whitespace-only) config → `{}`. Throws {@link LabelConfigError} on any XML problem.
  */
 export function parseLabelConfig(xml: string | null | undefined, limits?: Partial<LabelConfigLimits>): ParsedLabelConfig {
@@ -268,14 +268,18 @@ export class LabelInterface {
   }
 
   /**
-   * First control of `controlType` (in document order) pointing at an object of `objectType`.
-   * Types compare case-insensitively, like the SDK; pass an array to accept several types.
+   * First control of `controlType` (in document order) pointing at an object of `objectType`, or undefined
+   * when the config has none. Types compare case-insensitively, like Label Studio's SDK; pass an array to
+   * accept several types (`['Labels', 'RectangleLabels']`), and filters to skip controls or objects by name.
+   *
+   *   const target = labelInterface.findTag('Choices', 'Text');   // { fromName: 'sentiment', toName: 'text', value: 'text' }
+   *   task.data[target.value]                                     // the text to classify
    */
-  firstTagOccurrence(
+  findTag(
     controlType: string | readonly string[],
     objectType: string | readonly string[],
     filters: TagOccurrenceFilters = {},
-  ): TagOccurrence {
+  ): TagOccurrence | undefined {
     const controlTypes = toLowerSet(controlType);
     const objectTypes = toLowerSet(objectType);
     for (const [fromName, control] of Object.entries(this.controls)) {
@@ -287,9 +291,20 @@ export class LabelInterface {
         if (object && objectTypes.has(object.type.toLowerCase())) return { fromName, toName, value: object.value };
       }
     }
+    return undefined;
+  }
+
+  /** Like {@link findTag}, but a config without such a pair throws a LabelConfigError naming the types. */
+  firstTagOccurrence(
+    controlType: string | readonly string[],
+    objectType: string | readonly string[],
+    filters: TagOccurrenceFilters = {},
+  ): TagOccurrence {
+    const found = this.findTag(controlType, objectType, filters);
+    if (found) return found;
     throw new LabelConfigError(
-      `Label config has no <${[...controlTypes].join('|')}> control tag pointing at an ` +
-        `<${[...objectTypes].join('|')}> object tag (names compared case-insensitively, filters applied)`,
+      `Label config has no <${[...toLowerSet(controlType)].join('|')}> control tag pointing at an ` +
+        `<${[...toLowerSet(objectType)].join('|')}> object tag (names compared case-insensitively, filters applied)`,
     );
   }
 

@@ -1,8 +1,8 @@
 import type { LabelInterface } from './label-config.js';
 
 /**
- * Map a model's class names onto the labels of the control `tagName` (reference `build_label_map`,
- * contract §9 item 12).
+ * Map a model's class names onto the labels of the control `tagName` (Label Studio ML backend's
+ * `build_label_map`).
  *
  * For each config label (keyed by `alias || value`, in document order):
  * - if it has a non-empty `predicted_values="a,b"` attribute, exactly those model names (trimmed,

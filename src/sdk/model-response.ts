@@ -1,5 +1,5 @@
 /**
- * Prediction payloads and the reference `ModelResponse` helper (contract §7.4).
+ * Prediction payloads and `ModelResponse`, the counterpart of the Python backend's helper of that name.
  *
  * Label Studio reads `result`, `score` and `model_version` of each prediction; a task's item may be one
  * prediction or a list of them. Every missing `model_version` must be filled before answering, or LS
@@ -36,8 +36,15 @@ function withDefaults(prediction: Prediction, version: string | null): Predictio
 const mapTask = (task: TaskPrediction, fn: (p: Prediction) => Prediction): TaskPrediction =>
   Array.isArray(task) ? task.map(fn) : fn(task);
 
+/** Brand of ModelResponse, shared by every copy of this package (a model may import its own). */
+const MODEL_RESPONSE_BRAND: unique symbol = Symbol.for('ls-ml-backend.ModelResponse');
+
 export class ModelResponse {
   private predictions: TaskPrediction[];
+
+  get [MODEL_RESPONSE_BRAND](): true {
+    return true;
+  }
 
   constructor(
     predictions: TaskPrediction[],
@@ -92,9 +99,14 @@ export function finalizePredictions(
   servedVersion: string,
 ): TaskPrediction[] {
   if (output == null) return [];
-  if (output instanceof ModelResponse) {
+  if (isModelResponse(output)) {
     const version = hasVersion(output.model_version) ? output.model_version : servedVersion;
     return output.toJSON().predictions.map((task) => mapTask(task, (p) => withDefaults(p, version)));
   }
   return output.map((task) => mapTask(task, (p) => withDefaults(p, servedVersion)));
+}
+
+/** True for a ModelResponse from any copy of this package; `instanceof` only knows this copy's class. */
+function isModelResponse(value: unknown): value is ModelResponse {
+  return typeof value === 'object' && value !== null && (value as { [MODEL_RESPONSE_BRAND]?: unknown })[MODEL_RESPONSE_BRAND] === true;
 }

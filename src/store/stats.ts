@@ -9,6 +9,7 @@ export function emptyStats(projectId: string): ProjectStats {
     requestedRevision: 0,
     eventsReceived: 0,
     lastEventAt: null,
+    annotationEventAt: null,
     labelConfigChangedAt: null,
   };
 }
@@ -29,10 +30,25 @@ export function progressOf(stats: ProjectStats, revision: number): ProjectProgre
   };
 }
 
+/** How far the served model lags the annotations (README "Training policy"). */
+export interface Staleness {
+  /** Annotation changes the last successful training did not read: the project's revision minus the trained one. */
+  annotations: number;
+  /** Seconds since the newest of those changes arrived (0 when the model is current). */
+  seconds: number;
+}
+
+export function stalenessOf(progress: Pick<ProjectProgress, 'changedSinceTraining' | 'annotationEventAt'>, nowMs = Date.now()): Staleness {
+  const annotations = progress.changedSinceTraining;
+  const newest = progress.annotationEventAt ? Date.parse(progress.annotationEventAt) : Number.NaN;
+  if (annotations === 0 || Number.isNaN(newest)) return { annotations, seconds: 0 };
+  return { annotations, seconds: Math.max(0, Math.round((nowMs - newest) / 100) / 10) };
+}
+
 /** The pure state transition both stats stores apply (SQLite in a transaction). */
 export function applyEvent(
   stats: ProjectStats,
-  event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean },
+  event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean; annotation?: boolean },
   now = new Date().toISOString(),
 ): ProjectStats {
   return {
@@ -41,6 +57,7 @@ export function applyEvent(
     labelStudioUpdatedAt: event.counters ? now : stats.labelStudioUpdatedAt,
     eventsReceived: stats.eventsReceived + 1,
     lastEventAt: now,
+    annotationEventAt: event.annotation ? now : stats.annotationEventAt,
     labelConfigChangedAt: event.labelConfigChanged ? now : stats.labelConfigChangedAt,
   };
 }

@@ -41,7 +41,16 @@ export interface ModelVersionInfo {
   /** Present when the version has a trained artifact. */
   artifact: { bytes: number; sha256: string } | undefined;
   jobId: string | undefined;
+  /**
+   * `bad` once the version failed to load (its artifact failed verification, or `setup()` threw on it):
+   * it is never served or pinned again. Absent on records written before statuses existed: `ok`.
+   */
+  status?: VersionStatus;
+  /** Why the version is bad. */
+  error?: string;
 }
+
+export type VersionStatus = 'ok' | 'bad';
 
 export interface ProjectVersions {
   /** The version served and reported by `/setup`. */
@@ -81,7 +90,7 @@ export type ProjectChange =
   | { kind: 'version'; projectId: string; version: string }
   | { kind: 'config'; projectId: string };
 
-/** One annotation as stored: what training needs from the webhook payload (contract §5.2). */
+/** One annotation as stored: what training needs from an annotation webhook (docs/protocol.md). */
 export interface StoredAnnotation {
   annotationId: number;
   taskId: number;
@@ -139,13 +148,15 @@ export interface ProjectStats {
   requestedRevision: number;
   eventsReceived: number;
   lastEventAt: string | null;
+  /** When the newest annotation event arrived (staleness: how long the newest change has waited for a training). */
+  annotationEventAt: string | null;
   labelConfigChangedAt: string | null;
 }
 
 export interface StatsStore {
   get(projectId: string): Promise<ProjectStats | undefined>;
   /** Records one event and its Label Studio counters (if any); returns the updated stats. */
-  recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats>;
+  recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean; annotation?: boolean }): Promise<ProjectStats>;
   /** A training that read the annotations at `revision` succeeded (marks only ever move forward). */
   markTrained(projectId: string, revision: number): Promise<void>;
   /** A training was requested when the annotations were at `revision`. */
@@ -153,7 +164,10 @@ export interface StatsStore {
   list(): Promise<ProjectStats[]>;
 }
 
-export type JobStatus = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+/** `superseded`: a request folded into a newer one before it ran; `supersededBy` names the job that trains its data. */
+export type JobStatus = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'superseded';
+
+export const JOB_STATUSES: readonly JobStatus[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'superseded'];
 
 export interface JobRecord {
   id: string;
@@ -171,6 +185,15 @@ export interface JobRecord {
   /** The version this training published. */
   version: string | null;
   result: Record<string, unknown> | null;
+  /** Set when `status` is `superseded`: the id of the job that trains this request's data. */
+  supersededBy?: string;
+}
+
+/** Which jobs a listing wants; newest first, at most `limit`. */
+export interface JobFilter {
+  projectId?: string;
+  status?: JobStatus;
+  limit: number;
 }
 
 /** Job records of the in-process queue (BullMQ keeps its own in Redis). */
@@ -178,6 +201,9 @@ export interface JobStore {
   put(job: JobRecord): Promise<void>;
   get(id: string): Promise<JobRecord | undefined>;
   recent(projectId: string, limit: number): Promise<JobRecord[]>;
+  list(filter: JobFilter): Promise<JobRecord[]>;
+  /** Records per status (every record kept). */
+  countByStatus(): Promise<Partial<Record<JobStatus, number>>>;
   unfinished(): Promise<JobRecord[]>;
   /** A new, never reused job id. */
   nextId(): Promise<string>;

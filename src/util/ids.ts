@@ -15,7 +15,21 @@ export const projectUidSchema = z
   .transform((v) => String(v))
   .refine((v) => PROJECT_ID_PATTERN.test(v.split('.', 1)[0] ?? ''), {
     message: 'project must look like "<id>.<created_ts>" where <id> is 1-64 letters, digits, "_" or "-"',
+  })
+  // Webhooks carry the same id as a number (see integerIdSchema): one beyond 2^53 - 1 could never match.
+  .refine((v) => !/^\d+$/.test(projectIdFromUid(v)) || Number.isSafeInteger(Number(projectIdFromUid(v))), {
+    message: `a numeric project id must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1)`,
   });
+
+/**
+ * Label Studio's numeric ids (tasks, annotations, projects), as a number or a string of digits. Beyond
+ * 2^53 - 1 a JavaScript number cannot hold every integer: "9007199254740993" would become ...992, and two
+ * annotations or two projects would merge, so such ids are refused rather than rounded.
+ */
+export const integerIdSchema = z
+  .union([z.number(), z.string().regex(/^\d+$/)], { error: 'expected an integer id: a number or a string of digits' })
+  .transform(Number)
+  .refine(Number.isSafeInteger, { message: `id must be a whole number within ±${Number.MAX_SAFE_INTEGER} (2^53 - 1)` });
 
 export function projectIdFromUid(uid: string): string {
   return uid.split('.', 1)[0]!;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllProcesses, startApiProcess, startWorkerProcess, type ApiProcess } from '../support/processes.js';
-import { flushRedisDb, redisUrlForTest } from '../support/redis.js';
+import { redisUrlForTest } from '../support/redis.js';
 import { getJson, postJson } from '../support/server.js';
 
 const redisUrl = redisUrlForTest();
@@ -49,7 +49,6 @@ describe('new versions reach every API process through Redis', () => {
   let apiB: ApiProcess;
 
   beforeAll(async () => {
-    await flushRedisDb(redisUrl);
     [apiA, apiB] = await Promise.all([
       startApiProcess(env({ MODEL_DIR: tempDir('api-a'), TRAIN_EMBEDDED_WORKER: 'false' }), 'api-a'),
       startApiProcess(env({ MODEL_DIR: tempDir('api-b'), TRAIN_EMBEDDED_WORKER: 'false' }), 'api-b'),
@@ -59,7 +58,6 @@ describe('new versions reach every API process through Redis', () => {
 
   afterAll(async () => {
     await killAllProcesses();
-    await flushRedisDb(redisUrl);
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 

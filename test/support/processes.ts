@@ -1,6 +1,6 @@
 /**
  * Real child processes for distributed tests: `spawnCli(['serve'], env)` / `spawnCli(['worker'], env)` run
- * `node --import tsx src/cli.ts <cmd>` from the project root with a minimal environment (PATH, HOME,
+ * `node --import tsx src/cli/index.ts <cmd>` from the project root with a minimal environment (PATH, HOME,
  * TMPDIR plus test defaults and `env`: nothing leaks in from the test runner's own environment).
  *
  *   const api = await startApiProcess({ REDIS_URL: url, MODEL_DIR: dir, TRAIN_EMBEDDED_WORKER: 'false' });
@@ -11,7 +11,8 @@
  *
  * Logs are pino JSON lines: `logs()` parses them, `output()` is the raw stdout+stderr, and on a failed
  * wait the error message carries the output's tail so a broken start is visible in the test report.
- * `startRedisServer()` starts a throwaway redis-server on a free port (no persistence) for outage tests.
+ * `startRedisServer()` starts a throwaway redis-server on a free port (no persistence): the test run's own
+ * (test/support/redis-global-setup.ts) and the ones outage tests kill.
  * Set TEST_PROCESS_LOG_DIR to keep each child's full output in `<dir>/<name>-<pid>.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -65,7 +66,7 @@ const DEFAULT_ENV: Record<string, string> = {
 export function spawnCli(args: ['serve' | 'worker', ...string[]], env: Record<string, string>, name: string = args[0]): CliProcess {
   const base: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[key] !== undefined) base[key] = process.env[key]!;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
     cwd: PROJECT_ROOT,
     env: { ...base, ...DEFAULT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -236,43 +237,60 @@ export interface RedisServerProcess {
   kill(): Promise<void>;
 }
 
-/** `redis-server --port <port> --save "" --appendonly no`, waiting until it accepts connections. */
+/**
+ * The server runs under a small shell that holds our end of a pipe: when this process closes it (`kill()`)
+ * or dies without cleaning up, the shell SIGKILLs the server and removes its temp dir, so no test run
+ * leaves a redis-server behind. The shell's own output goes nowhere (a write to the dead parent's pipe would
+ * end it before the cleanup), and the watcher is stopped once the server is gone, so its kill can never
+ * reach a recycled pid.
+ */
+const REDIS_GUARD = `exec 3<&0
+dir=$(mktemp -d "\${TMPDIR:-/tmp}/ls-ml-test-redis-XXXXXX") || exit 1
+redis-server "$@" --dir "$dir" </dev/null 3<&- &
+pid=$!
+exec >/dev/null 2>&1
+(read -r line <&3; kill -9 "$pid" 2>/dev/null) </dev/null &
+watcher=$!
+wait "$pid"
+kill "$watcher" 2>/dev/null
+rm -rf "$dir"`;
+
+/**
+ * `redis-server --port <port> --bind 127.0.0.1 --save "" --appendonly no` in a temp dir of its own, waiting
+ * until it accepts connections. Without a port it picks a free one (retrying if another process takes it first).
+ */
 export async function startRedisServer(port?: number): Promise<RedisServerProcess> {
-  const p = port ?? (await freePort());
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', os.tmpdir()], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisServerOn(port ?? (await freePort()));
+    } catch (err) {
+      if (port !== undefined || attempt === 3) throw err;
+    }
+  }
+}
+
+async function startRedisServerOn(p: number): Promise<RedisServerProcess> {
+  const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn('sh', ['-c', REDIS_GUARD, 'redis-guard', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdin!.on('error', () => {});
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = async () => {
+    child.stdin!.end();
+    await exited;
+  };
+  // Its own log line, not a successful connect: a connect could reach another process that took the port.
   const deadline = Date.now() + 10_000;
-  while (!(await canConnect(p))) {
+  while (!/Ready to accept connections/.test(out)) {
     if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
+      await kill();
       throw new Error(`redis-server on port ${p} did not start: ${out}`);
     }
-    await sleep(50);
+    await sleep(20);
   }
-  return {
-    port: p,
-    url: `redis://127.0.0.1:${p}`,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  return { port: p, url: `redis://127.0.0.1:${p}`, kill };
 }
 
 function toPredicate(match: LogMatcher): (line: LogLine) => boolean {

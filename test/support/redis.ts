@@ -1,39 +1,75 @@
 /**
- * Redis for integration tests: the real server on 127.0.0.1:6379 (override the base with TEST_REDIS_URL).
+ * Redis for integration tests: a logical database of the calling test file's own, on the server
+ * test/support/redis-global-setup.ts chose for the run (`inject('testRedis')`).
  *
  * The backend uses fixed key prefixes (`lsml:` for the stores, `lsml-bull` for BullMQ), so test files
- * cannot share a logical database. `redisUrlForTest()` gives the calling test process one database of
- * its own, 15 down to 1 (0 is left to humans; bench/webhook.ts defaults to 9 without a lock, so it only
- * collides if ten test files hold databases at once), chosen with a lock file per database under the OS
- * temp dir: `open(…, 'wx')` is atomic, so two test files running in parallel (vitest forks, or two vitest
- * runs side by side) never get the same number. A lock whose process is gone is taken over. The lock is
- * released after the file (afterAll) or when the process exits; child processes a test spawns simply use
- * the URL.
+ * cannot share a database. `redisUrlForTest()` takes one, 15 down to 1, with a lock file per database
+ * (`open(…, 'wx')` is atomic, so files running in parallel never get the same number; a lock whose process
+ * is gone is taken over), and registers the file's hooks:
  *
- *   const url = redisUrlForTest();        // redis://127.0.0.1:6379/15
- *   await flushRedisDb(url);              // before and after the file
+ * - on the run's own redis-server (the default), the database is flushed before and after the file;
+ * - on a server named by TEST_REDIS_URL, which may hold someone else's data, nothing is ever flushed: the
+ *   file refuses to run if its database holds any key when it starts, and afterwards deletes only keys
+ *   under the backend's prefixes (in a database that was empty, the tests wrote all of them).
  *
- * `startDelayingRedisProxy(url, ms)` puts a TCP proxy in front of it that holds each new connection for
- * `ms` before relaying (a slow network, or Redis still starting, as clients see it).
+ *   const redisUrl = redisUrlForTest();   // redis://127.0.0.1:<port>/15, at the top of the file
+ *   await resetRedisDb(redisUrl);         // between tests: drop what the backend wrote
+ *
+ * Child processes a test spawns simply get the URL. `startDelayingRedisProxy(url, ms)` puts a TCP proxy in
+ * front of it that holds each new connection for `ms` before relaying (a slow network, or Redis still
+ * starting, as clients see it).
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { BULL_PREFIX } from '../../src/pipeline/bull-queue.js';
+import { KEY_PREFIX } from '../../src/store/redis/connection.js';
+import type { TestRedisTarget } from './redis-global-setup.js';
 
-const BASE_URL = (process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/\d*$/, '');
-const LOCK_DIR = path.join(os.tmpdir(), 'ls-ml-backend-test-redis-db-locks');
+/** Every key the backend writes matches one of these. */
+export const BACKEND_KEY_PATTERNS = [`${KEY_PREFIX}*`, `${BULL_PREFIX}:*`] as const;
+
 const FIRST_DB = 15;
 const LAST_DB = 1;
 
-let allocated: number | undefined;
+export interface TestRedisDb {
+  /** `redis://host:port/<db>` */
+  readonly url: string;
+  readonly db: number;
+  /** Before the file's tests. Rejects (and leaves the database alone for good) when it is someone else's. */
+  claim(): Promise<void>;
+  /** Between tests: removes what the backend wrote. */
+  reset(): Promise<void>;
+  /** After the file: removes what the backend wrote (if claimed) and frees the database for other files. */
+  release(): Promise<void>;
+}
 
-/** `redis://host:port/<n>` with a database no other running test process holds. Same value on every call. */
+type Target = Extract<TestRedisTarget, { url: string }>;
+
+let current: TestRedisDb | undefined;
+
+/**
+ * This test file's database (same value on every call). Call it at the top level of the file: it
+ * registers the beforeAll/afterAll hooks that claim and release the database.
+ */
 export function redisUrlForTest(): string {
-  allocated ??= acquireDb();
-  return `${BASE_URL}/${allocated}`;
+  if (!current) {
+    const target = inject('testRedis');
+    if ('error' in target) throw new Error(target.error);
+    const db = openTestRedisDb(target);
+    current = db;
+    beforeAll(() => db.claim());
+    afterAll(() => db.release());
+  }
+  return current.url;
+}
+
+/** Removes what the backend wrote to this file's database (between tests that need a clean store). */
+export async function resetRedisDb(url: string): Promise<void> {
+  if (!current || current.url !== url) throw new Error("resetRedisDb: not this test file's database (call redisUrlForTest() first and pass its URL)");
+  await current.reset();
 }
 
 /** The database number of a `redis://host:port/<n>` URL (0 when absent). */
@@ -42,66 +78,103 @@ export function redisDbOf(url: string): number {
   return match ? Number(match[1]) : 0;
 }
 
-/** Empties the URL's logical database (refuses db 0, which tests never own). */
-export async function flushRedisDb(url: string): Promise<void> {
-  if (redisDbOf(url) === 0) throw new Error(`flushRedisDb: refusing to flush database 0 (${url})`);
-  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.flushdb();
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** Number of keys in the URL's database (handy in assertions and when debugging a leak). */
-export async function redisKeyCount(url: string): Promise<number> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.dbsize();
-  } finally {
-    client.disconnect();
-  }
-}
-
-function acquireDb(): number {
-  fs.mkdirSync(LOCK_DIR, { recursive: true });
-  for (let db = FIRST_DB; db >= LAST_DB; db--) {
-    if (tryLock(db)) {
-      // vitest may end its worker processes with a signal, skipping 'exit' handlers: release after the
-      // file too. (A lock left behind by a dead process is taken over anyway, see isStale.)
-      process.once('exit', () => releaseLock(db));
-      try {
-        afterAll(() => releaseLock(db));
-      } catch {
-        // called outside a test file's collection: the exit handler and stale-lock takeover remain
+/** Takes a free database on `target` (lock file) without touching Redis yet; see `TestRedisDb`. */
+export function openTestRedisDb(target: Target): TestRedisDb {
+  const db = acquireDb(target.lockDir);
+  const url = `${target.url}/${db}`;
+  let claimed = false;
+  let released = false;
+  const reset = async (): Promise<void> => {
+    if (!claimed) throw new Error(`database ${db} was not claimed by this test file; refusing to delete anything in it`);
+    await withClient(url, (client) => (target.external ? deleteBackendKeys(client) : client.flushdb().then(() => undefined)));
+  };
+  return {
+    url,
+    db,
+    async claim() {
+      if (released) throw new Error(`database ${db} was already released`);
+      if (claimed) return;
+      if (target.external) {
+        const keys = await withClient(url, (client) => client.dbsize());
+        if (keys > 0) {
+          throw new Error(
+            `database ${db} of TEST_REDIS_URL holds ${keys} key(s) the tests did not write; refusing to use it. ` +
+              `Point TEST_REDIS_URL at a server whose databases ${LAST_DB}-${FIRST_DB} are empty, or unset it so the tests start their own redis-server.`,
+          );
+        }
+        claimed = true;
+        return;
       }
+      claimed = true;
+      await reset();
+    },
+    reset,
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        if (claimed) await reset();
+      } finally {
+        claimed = false;
+        releaseLock(target.lockDir, db);
+      }
+    },
+  };
+}
+
+async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function deleteBackendKeys(client: Redis): Promise<void> {
+  for (const pattern of BACKEND_KEY_PATTERNS) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
+
+function acquireDb(lockDir: string): number {
+  fs.mkdirSync(lockDir, { recursive: true });
+  for (let db = FIRST_DB; db >= LAST_DB; db--) {
+    if (tryLock(lockDir, db)) {
+      // vitest may end its worker processes with a signal, skipping 'exit' handlers: afterAll releases
+      // too, and a lock left behind by a dead process is taken over anyway (see isStale).
+      process.once('exit', () => releaseLock(lockDir, db));
       return db;
     }
   }
-  throw new Error(`redisUrlForTest: every test database ${LAST_DB}..${FIRST_DB} is held by a running process (locks in ${LOCK_DIR})`);
+  throw new Error(`every test database ${LAST_DB}..${FIRST_DB} is held by a running process (locks in ${lockDir})`);
 }
 
-function lockFile(db: number): string {
-  return path.join(LOCK_DIR, `${db}.lock`);
+function lockFile(lockDir: string, db: number): string {
+  return path.join(lockDir, `${db}.lock`);
 }
 
-function tryLock(db: number): boolean {
+function tryLock(lockDir: string, db: number): boolean {
+  const file = lockFile(lockDir, db);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = fs.openSync(lockFile(db), 'wx');
+      const fd = fs.openSync(file, 'wx');
       fs.writeSync(fd, String(process.pid));
       fs.closeSync(fd);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!isStale(db)) return false;
+      if (!isStale(file)) return false;
       // The holder died without cleaning up: take the lock over (only one contender wins the unlink+create race).
       try {
-        fs.unlinkSync(lockFile(db));
+        fs.unlinkSync(file);
       } catch {
         // someone else removed it first; retry the create
       }
@@ -110,17 +183,17 @@ function tryLock(db: number): boolean {
   return false;
 }
 
-function isStale(db: number): boolean {
+function isStale(file: string): boolean {
   let pid: number;
   try {
-    pid = Number(fs.readFileSync(lockFile(db), 'utf8').trim());
+    pid = Number(fs.readFileSync(file, 'utf8').trim());
   } catch {
     return false; // vanished or unreadable: let the next create attempt decide
   }
   if (!Number.isInteger(pid) || pid <= 0) {
     // Written but not yet filled in by its creator? Only treat it as stale once it is old.
     try {
-      return Date.now() - fs.statSync(lockFile(db)).mtimeMs > 10_000;
+      return Date.now() - fs.statSync(file).mtimeMs > 10_000;
     } catch {
       return false;
     }
@@ -134,9 +207,10 @@ function isStale(db: number): boolean {
   }
 }
 
-function releaseLock(db: number): void {
+function releaseLock(lockDir: string, db: number): void {
+  const file = lockFile(lockDir, db);
   try {
-    if (fs.readFileSync(lockFile(db), 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockFile(db));
+    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
   } catch {
     // already gone
   }

@@ -1,8 +1,9 @@
 /**
- * Real servers for integration tests: `startTestServer()` starts the whole backend (HTTP on 127.0.0.1,
- * random port, SQLite under a fresh temp MODEL_DIR, keyword-choices model, silent logs) and `close()`
- * stops it and removes the temp dir. Pass `MODEL_DIR` in `env` to reuse a directory (restart tests):
- * a directory the caller chose is never removed.
+ * Real servers for integration tests: `startTestServer()` is the test kit's server launcher
+ * (src/testing/server.ts: HTTP on 127.0.0.1, random port, silent logs, a fresh temp MODEL_DIR removed on
+ * `close()`) with this suite's defaults: the keyword-choices model and a 50 ms training debounce. Pass
+ * `MODEL_DIR` in `env` to reuse a directory (restart tests): a directory the caller chose is never removed.
+ * Tests of a model through HTTP can use the kit's `startTestBackend` (src/testing/) directly.
  *
  * `postJson` / `getJson` / `request` are thin wrappers over global fetch that always read the body,
  * as JSON when it parses and as raw text otherwise (so an HTML error page shows up as a string).
@@ -10,48 +11,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
 import type { ContextOptions } from '../../src/context.js';
-import { startServer, type RunningServer } from '../../src/main.js';
+import { launchServer, type LaunchedServer } from '../../src/testing/server.js';
 
-export type TestServer = RunningServer & { modelDir: string };
+export type TestServer = LaunchedServer;
 
 export function makeTempDir(prefix = 'ls-ml-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestServer(env: Record<string, string> = {}, options?: ContextOptions): Promise<TestServer> {
-  const ownsDir = env.MODEL_DIR === undefined;
-  const modelDir = env.MODEL_DIR ?? makeTempDir();
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    MODEL_DIR: modelDir,
-    LOG_LEVEL: 'silent',
-    MODEL: 'keyword-choices',
-    TRAIN_DEBOUNCE_MS: '50',
-    ...env,
-  });
-  let running: RunningServer;
-  try {
-    running = await startServer(config, options);
-  } catch (err) {
-    if (ownsDir) fs.rmSync(modelDir, { recursive: true, force: true });
-    throw err;
-  }
-  let closing: Promise<void> | undefined;
-  return {
-    ...running,
-    modelDir: config.modelDir,
-    close: () =>
-      (closing ??= (async () => {
-        try {
-          await running.close();
-        } finally {
-          if (ownsDir) fs.rmSync(modelDir, { recursive: true, force: true });
-        }
-      })()),
-  };
+export function startTestServer(env: Record<string, string> = {}, options?: ContextOptions): Promise<TestServer> {
+  return launchServer({ MODEL: 'keyword-choices', TRAIN_DEBOUNCE_MS: '50', ...env }, options);
 }
 
 export interface HttpResult<T = any> {

@@ -16,14 +16,14 @@ function configError(fn: () => unknown): LabelConfigError {
   throw new Error('expected a LabelConfigError, nothing was thrown');
 }
 
-// Contract §3.2 (the /setup `schema`) and the `parsed_label_config` Label Studio computes for it (§5.1).
+// A /setup `schema` and the `parsed_label_config` Label Studio computes for it (sent inside webhooks' `project`).
 const SENTIMENT_CONFIG =
   '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text" choice="single"><Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/></Choices></View>';
 const SENTIMENT_PARSED_JSON =
   '{"sentiment": {"type": "Choices", "to_name": ["text"], "inputs": [{"type": "Text", "valueType": null, "value": "text"}], "labels": ["Positive", "Negative", "Neutral"], "labels_attrs": {"Positive": {"value": "Positive"}, "Negative": {"value": "Negative"}, "Neutral": {"value": "Neutral"}}}}';
 
 describe('parseLabelConfig', () => {
-  it('parses the contract Text+Choices config into exactly the parsed_label_config LS computes', () => {
+  it('parses the /setup Text+Choices config into exactly the parsed_label_config LS computes', () => {
     const parsed = parseLabelConfig(SENTIMENT_CONFIG);
     expect(parsed).toEqual(JSON.parse(SENTIMENT_PARSED_JSON));
     // Same key order as the Python dicts, so the JSON we emit matches byte for byte.

@@ -9,7 +9,7 @@ const imageConfig = (labels: string) => `
     <RectangleLabels name="label" toName="image">${labels}</RectangleLabels>
   </View>`;
 
-// The seven cases of the reference tests/test_build_label_map.py (contract §9 item 12).
+// The seven cases of the reference backend's tests/test_build_label_map.py.
 const referenceCases: { name: string; labels: string; modelLabels: string[]; expected: Record<string, string> }[] = [
   { name: 'empty labels', labels: '', modelLabels: ['car', 'airplane'], expected: {} },
   {

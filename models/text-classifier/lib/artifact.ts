@@ -9,6 +9,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
+import { compactWeights, servedBytes, weightBytes } from './compact.js';
 import {
   MAX_BITS,
   MIN_BITS,
@@ -21,12 +22,18 @@ import {
   type FeaturizerOptions,
   type NgramOrder,
 } from './graph.js';
+import { planBatches, type BatchLimits } from './featurizer.js';
 import { argmaxRow } from './metrics.js';
-import { DataType, MS_DOMAIN, decodeModel, tensorElementCount, type ModelProto, type TensorProto } from './onnx-builder.js';
+import { DataType, MS_DOMAIN, decodeModel, readInt32RawTensor, tensorElementCount, type ModelProto, type TensorProto } from './onnx-builder.js';
 import { createSession } from './session.js';
+import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
 
 export const ARTIFACT_FORMAT = 'ls-ml-backend.text-classifier';
-export const ARTIFACT_FORMAT_VERSION = 1;
+/** 1: dense W[2^bits, C] (still served); 2: compact, only the buckets the model uses (compact.ts). */
+export const ARTIFACT_FORMAT_VERSION = 2;
+const DENSE_FORMAT_VERSION = 1;
+
+export type ArtifactLayout = 'dense' | 'compact';
 
 export type ArtifactErrorCode = 'decode' | 'metadata' | 'structure' | 'session' | 'smoke';
 
@@ -53,6 +60,8 @@ const KEYS = {
   tokenPattern: 'token_pattern',
   threshold: 'threshold',
   metrics: 'metrics',
+  maxTextChars: 'max_text_chars',
+  keptBuckets: 'kept_buckets',
 } as const;
 const RESERVED = new Set<string>(Object.values(KEYS));
 
@@ -80,7 +89,7 @@ const labelsSchema = z
 
 const metadataSchema = z.object({
   [KEYS.format]: z.literal(ARTIFACT_FORMAT),
-  [KEYS.formatVersion]: z.literal(String(ARTIFACT_FORMAT_VERSION)),
+  [KEYS.formatVersion]: z.enum([String(DENSE_FORMAT_VERSION), String(ARTIFACT_FORMAT_VERSION)]),
   [KEYS.labels]: jsonString(labelsSchema),
   [KEYS.mode]: z.enum(['single', 'multiple']),
   [KEYS.bits]: intString(MIN_BITS, MAX_BITS),
@@ -89,6 +98,12 @@ const metadataSchema = z.object({
   [KEYS.tokenPattern]: z.string().min(1),
   [KEYS.threshold]: z.string().transform(Number).pipe(z.number().gt(0).lt(1)),
   [KEYS.metrics]: jsonString(z.record(z.string(), z.unknown())).optional(),
+  // Artifacts from before the limit existed have no entry; they are served with the default.
+  [KEYS.maxTextChars]: intString(1, MAX_MAX_TEXT_CHARS).optional(),
+  [KEYS.keptBuckets]: intString(0, 2 ** MAX_BITS).optional(),
+}).refine((m) => (m[KEYS.formatVersion] === String(ARTIFACT_FORMAT_VERSION)) === (m[KEYS.keptBuckets] !== undefined), {
+  message: `"${KEYS.keptBuckets}" is required with format_version ${ARTIFACT_FORMAT_VERSION} and refused with ${DENSE_FORMAT_VERSION}`,
+  path: [KEYS.keptBuckets],
 });
 
 export interface ArtifactMetadata {
@@ -98,7 +113,13 @@ export interface ArtifactMetadata {
   /** multiple choice: probability at which a label is selected */
   threshold: number;
   tokenPattern: string;
+  /** characters of a text the model reads (the rest is ignored), the same in training and serving */
+  maxTextChars: number;
   metrics?: Record<string, unknown>;
+  /** dense (format_version 1) or compact (2) */
+  layout: ArtifactLayout;
+  /** rows of W and idf: 2^bits (dense) or kept buckets + 1 (compact) */
+  rows: number;
   /** caller-provided keys (everything not owned by this module) */
   extra: Record<string, string>;
 }
@@ -112,9 +133,19 @@ export interface EncodeArtifactInput {
   /** 2^bits idf table; omitted → all ones */
   idf?: Float32Array;
   threshold?: number;
+  /** the limit the training texts were cut to; omitted → DEFAULT_MAX_TEXT_CHARS */
+  maxTextChars?: number;
   metrics?: object;
   extra?: Record<string, string>;
+  /**
+   * 'compact' (default): only the buckets the model uses, unless that would not be smaller (a model that
+   * touches most buckets), then dense. 'dense': the format_version 1 file, byte for byte.
+   */
+  layout?: ArtifactLayout;
 }
+
+/** Bytes a kept bucket costs in the file beyond its W / idf row (its int32 id). */
+const REMAP_BYTES_PER_BUCKET = 4;
 
 export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
   for (const key of Object.keys(input.extra ?? {})) {
@@ -122,9 +153,16 @@ export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
   }
   const labels = labelsSchema.safeParse(input.labels);
   if (!labels.success) throw new RangeError(`labels must be unique non-empty strings: ${labels.error.issues[0]?.message}`);
+  const maxTextChars = input.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
+  assertMaxTextChars(maxTextChars);
+  const C = input.labels.length;
+  const compact = input.layout === 'dense' ? undefined : compactWeights(input.W, input.idf ?? new Float32Array(2 ** input.featurizer.bits).fill(1), C);
+  const K = compact?.buckets.length ?? 0;
+  const useCompact =
+    compact !== undefined && weightBytes(K + 1, C) + K * REMAP_BYTES_PER_BUCKET < weightBytes(2 ** input.featurizer.bits, C);
   const metadata: Record<string, string> = {
     [KEYS.format]: ARTIFACT_FORMAT,
-    [KEYS.formatVersion]: String(ARTIFACT_FORMAT_VERSION),
+    [KEYS.formatVersion]: String(useCompact ? ARTIFACT_FORMAT_VERSION : DENSE_FORMAT_VERSION),
     [KEYS.labels]: JSON.stringify(input.labels),
     [KEYS.mode]: input.mode,
     [KEYS.bits]: String(input.featurizer.bits),
@@ -132,14 +170,19 @@ export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
     [KEYS.hashSeed]: String(input.featurizer.hashSeed),
     [KEYS.tokenPattern]: TOKEN_PATTERN,
     [KEYS.threshold]: String(input.threshold ?? 0.5),
+    [KEYS.maxTextChars]: String(maxTextChars),
     ...(input.metrics ? { [KEYS.metrics]: JSON.stringify(input.metrics) } : {}),
+    ...(useCompact ? { [KEYS.keptBuckets]: String(K) } : {}),
     ...input.extra,
   };
   return buildTextClassifierGraph({
     ...input.featurizer,
     labels: [...input.labels],
     mode: input.mode,
-    weights: { W: input.W, b: input.b, ...(input.idf ? { idf: input.idf } : {}) },
+    weights: useCompact
+      ? { W: compact.W, b: input.b, idf: compact.idf }
+      : { W: input.W, b: input.b, ...(input.idf ? { idf: input.idf } : {}) },
+    ...(useCompact ? { buckets: compact.buckets } : {}),
     metadata,
   });
 }
@@ -166,13 +209,17 @@ function metadataFromModel(model: ModelProto): ArtifactMetadata {
   }
   const m = parsed.data;
   const extra = Object.fromEntries(Object.entries(raw).filter(([key]) => !RESERVED.has(key)));
+  const kept = m[KEYS.keptBuckets];
   return {
     labels: m[KEYS.labels],
     mode: m[KEYS.mode],
     featurizer: { bits: m[KEYS.bits], ngramOrder: m[KEYS.ngramOrder] as NgramOrder, hashSeed: m[KEYS.hashSeed] },
     threshold: m[KEYS.threshold],
     tokenPattern: m[KEYS.tokenPattern],
+    maxTextChars: m[KEYS.maxTextChars] ?? DEFAULT_MAX_TEXT_CHARS,
     ...(m[KEYS.metrics] ? { metrics: m[KEYS.metrics] } : {}),
+    layout: kept === undefined ? 'dense' : 'compact',
+    rows: kept === undefined ? 2 ** m[KEYS.bits] : kept + 1,
     extra,
   };
 }
@@ -222,14 +269,35 @@ function assertStructure(model: ModelProto, meta: ArtifactMetadata): void {
   if (graph.output?.length !== 1 || output?.name !== NAMES.output || Number(outDims[1]?.dimValue) !== C) {
     structureError(`expected one output "${NAMES.output}" of shape [N, ${C}]`);
   }
-  assertFloatTensor(findInitializer(model, NAMES.W), [2 ** meta.featurizer.bits, C]);
+  assertFloatTensor(findInitializer(model, NAMES.W), [meta.rows, C]);
   assertFloatTensor(findInitializer(model, NAMES.b), [C]);
-  assertFloatTensor(findInitializer(model, NAMES.idf), [2 ** meta.featurizer.bits]);
+  assertFloatTensor(findInitializer(model, NAMES.idf), [meta.rows]);
+  if (meta.layout === 'compact') assertRemap(model, meta);
   const mask = findInitializer(model, 'bucket_mask').int32Data?.[0];
   if (mask !== 2 ** meta.featurizer.bits - 1) structureError(`bucket mask ${mask} does not match bits=${meta.featurizer.bits}`);
   const activation = graph.node?.at(-1)?.opType;
   const expected = meta.mode === 'single' ? 'Softmax' : 'Sigmoid';
   if (activation !== expected) structureError(`mode "${meta.mode}" needs a final ${expected}, graph ends with ${activation}`);
+}
+
+/** The compact layout's remap: K strictly increasing bucket ids below 2^bits, table size and row count agreeing. */
+function assertRemap(model: ModelProto, meta: ArtifactMetadata): void {
+  const K = meta.rows - 1;
+  const keptTensor = findInitializer(model, NAMES.kept);
+  if (keptTensor.dataType !== DataType.INT32 || dimsOf(keptTensor).join(',') !== String(K)) {
+    structureError(`${NAMES.kept} must be int32 [${K}] (kept_buckets in metadata)`);
+  }
+  const kept = readInt32RawTensor(keptTensor);
+  if (kept.length !== K) structureError(`${NAMES.kept} holds ${kept.length} values, needs ${K}`);
+  let previous = -1;
+  for (let k = 0; k < K; k++) {
+    if (!(kept[k]! > previous && kept[k]! < 2 ** meta.featurizer.bits)) {
+      structureError(`${NAMES.kept} must be strictly increasing buckets below 2^${meta.featurizer.bits} (entry ${k} is ${kept[k]})`);
+    }
+    previous = kept[k]!;
+  }
+  if (Number(findInitializer(model, 'remap_shape').int64Data?.[0]) !== 2 ** meta.featurizer.bits) structureError('remap table size does not match bits');
+  if (findInitializer(model, 'kept_count').int32Data?.[0] !== K) structureError(`remap row count does not match kept_buckets=${K}`);
 }
 
 /** Static validation: decodes, validates metadata, and checks the graph agrees with it. */
@@ -253,6 +321,8 @@ export interface Classifier {
   readonly labels: readonly string[];
   readonly mode: ClassifierMode;
   readonly metadata: ArtifactMetadata;
+  /** approximate RSS this classifier holds (tables + session), for cache budgets */
+  readonly memoryBytes: number;
   predict(texts: readonly string[]): Promise<Prediction>;
   release(): Promise<void>;
 }
@@ -260,7 +330,12 @@ export interface Classifier {
 export interface LoadOptions {
   /** texts per onnxruntime run; each run blocks the event loop, so keep it bounded */
   maxBatch?: number;
+  /** padded characters per run (texts × longest text); a run costs ~60 ns per character */
+  maxRunChars?: number;
 }
+
+/** 2^18 characters is a ~16 ms run on the 2-core target. */
+const DEFAULT_RUN_CHARS = 1 << 18;
 
 const SMOKE_INPUT = ['', 'smoke test: does this model load and score?'];
 
@@ -272,15 +347,33 @@ async function createCheckedSession(bytes: Uint8Array): Promise<ort.InferenceSes
   }
 }
 
-async function runProbs(session: ort.InferenceSession, texts: readonly string[], classes: number, maxBatch: number): Promise<Float32Array> {
+/**
+ * Scores texts in runs bounded by texts and by padded characters. A run blocks the event loop, and
+ * onnxruntime starts each run from setImmediate, so I/O (a /health, other predictions) is served between
+ * runs: a big request becomes many short runs instead of one that holds the server for seconds. The
+ * Tokenizer pads every row to the longest one, so texts are grouped by length; a request that fits one run
+ * (the usual small one) runs as is, in its own order.
+ */
+async function runProbs(session: ort.InferenceSession, texts: readonly string[], classes: number, limits: BatchLimits): Promise<Float32Array> {
+  let longest = 0;
+  for (const text of texts) longest = Math.max(longest, text.length);
+  if (texts.length <= limits.maxRows && texts.length * longest <= limits.maxChars) return runOnce(session, texts);
   const probs = new Float32Array(texts.length * classes);
-  for (let from = 0; from < texts.length; from += maxBatch) {
-    const batch = texts.slice(from, from + maxBatch) as string[];
-    const out = await session.run({ [NAMES.input]: new ort.Tensor('string', batch, [batch.length]) });
-    const tensor = out[NAMES.output]!;
-    probs.set(tensor.data as Float32Array, from * classes);
-    tensor.dispose();
+  const { order, batches } = planBatches(texts, limits);
+  for (const [from, to] of batches) {
+    const rows = order.subarray(from, to);
+    const out = await runOnce(session, Array.from(rows, (row) => texts[row]!));
+    for (let k = 0; k < rows.length; k++) probs.set(out.subarray(k * classes, (k + 1) * classes), rows[k]! * classes);
   }
+  return probs;
+}
+
+async function runOnce(session: ort.InferenceSession, texts: readonly string[]): Promise<Float32Array> {
+  const out = await session.run({ [NAMES.input]: new ort.Tensor('string', texts as string[], [texts.length]) });
+  const tensor = out[NAMES.output]!;
+  // A copy, so the native buffer is released now rather than whenever the GC gets to it.
+  const probs = (tensor.data as Float32Array).slice();
+  tensor.dispose();
   return probs;
 }
 
@@ -312,11 +405,11 @@ function decide(probs: Float32Array, meta: ArtifactMetadata): { labels: string[]
 /** Validates, creates the onnxruntime session, runs a smoke input, and wraps it for prediction. */
 export async function loadClassifier(bytes: Uint8Array, options: LoadOptions = {}): Promise<Classifier> {
   const meta = validateArtifact(bytes);
-  const maxBatch = options.maxBatch ?? 256;
+  const limits: BatchLimits = { maxRows: options.maxBatch ?? 256, maxChars: options.maxRunChars ?? DEFAULT_RUN_CHARS };
   const C = meta.labels.length;
   let session: ort.InferenceSession | undefined = await createCheckedSession(bytes);
   try {
-    smokeCheck(await runProbs(session, SMOKE_INPUT, C, maxBatch), meta);
+    smokeCheck(await runProbs(session, SMOKE_INPUT, C, limits), meta);
   } catch (error) {
     await session.release();
     if (error instanceof ArtifactError) throw error;
@@ -326,10 +419,12 @@ export async function loadClassifier(bytes: Uint8Array, options: LoadOptions = {
     labels: meta.labels,
     mode: meta.mode,
     metadata: meta,
+    memoryBytes: servedBytes({ bits: meta.featurizer.bits, rows: meta.rows, classes: C, compact: meta.layout === 'compact' }),
     async predict(texts) {
       if (!session) throw new Error('classifier was released');
       for (let i = 0; i < texts.length; i++) if (typeof texts[i] !== 'string') throw new TypeError(`texts[${i}] is not a string`);
-      const probs = texts.length === 0 ? new Float32Array(0) : await runProbs(session, texts, C, maxBatch);
+      const read = truncateTexts(texts, meta.maxTextChars);
+      const probs = texts.length === 0 ? new Float32Array(0) : await runProbs(session, read, C, limits);
       return { ...decide(probs, meta), probs };
     },
     async release() {

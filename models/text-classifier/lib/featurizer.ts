@@ -9,6 +9,7 @@
 import * as ort from 'onnxruntime-node';
 import { NAMES, buildFeaturizerGraph, resolveFeaturizerOptions, type FeaturizerGraphOptions, type FeaturizerOptions } from './graph.js';
 import { createSession } from './session.js';
+import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
 
 /** Compressed sparse rows; row i is indices/values[indptr[i] .. indptr[i+1]). Indices are unique per row. */
 export interface SparseRows {
@@ -26,6 +27,8 @@ export interface FeaturizeProgress {
 
 export interface Featurizer {
   readonly options: FeaturizerOptions;
+  /** texts are cut to this many characters first, as the classifier trained on them does (text-limit.ts) */
+  readonly maxTextChars: number;
   featurize(texts: readonly string[], onProgress?: (p: FeaturizeProgress) => void): Promise<SparseRows>;
   release(): Promise<void>;
 }
@@ -45,20 +48,26 @@ export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxRows: 1024, maxChars: 1 <<
  * serving graph's own tf-idf weights (for parity checks and inspection).
  */
 export async function createFeaturizer(
-  options: FeaturizerGraphOptions = {},
+  options: FeaturizerGraphOptions & { maxTextChars?: number } = {},
   limits: BatchLimits = DEFAULT_BATCH_LIMITS,
 ): Promise<Featurizer> {
   const resolved = resolveFeaturizerOptions(options);
+  const maxTextChars = options.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
+  assertMaxTextChars(maxTextChars);
   const session = await createSession(buildFeaturizerGraph({ ...resolved, idf: options.idf }));
   return {
     options: resolved,
-    featurize: (texts, onProgress) => featurizeWithSession(session, resolved, texts, limits, onProgress),
+    maxTextChars,
+    featurize: async (texts, onProgress) => {
+      assertTexts(texts);
+      return featurizeWithSession(session, resolved, truncateTexts(texts, maxTextChars), limits, onProgress);
+    },
     release: () => session.release(),
   };
 }
 
 /** One-shot convenience: create, featurize, release. */
-export async function featurizeTexts(texts: readonly string[], options: FeaturizerGraphOptions = {}): Promise<SparseRows> {
+export async function featurizeTexts(texts: readonly string[], options: FeaturizerGraphOptions & { maxTextChars?: number } = {}): Promise<SparseRows> {
   const featurizer = await createFeaturizer(options);
   try {
     return await featurizer.featurize(texts);
@@ -115,7 +124,6 @@ async function featurizeWithSession(
   limits: BatchLimits,
   onProgress?: (p: FeaturizeProgress) => void,
 ): Promise<SparseRows> {
-  assertTexts(texts);
   const n = texts.length;
   const { order, batches } = planBatches(texts, limits);
   const writer = new RowWriter();

@@ -19,7 +19,9 @@ import {
   buildModel,
   encodeModel,
   floatTensor,
+  int32RawTensor,
   int32Tensor,
+  intTensor,
   int64Tensor,
   node,
   stringTensor,
@@ -71,6 +73,11 @@ export interface ClassifierGraphOptions extends Partial<FeaturizerOptions> {
    * sigmoid); omitted idf → all ones (plain L2-normalised counts).
    */
   weights?: { W: Float32Array; b: Float32Array; idf?: Float32Array };
+  /**
+   * Compact layout (compact.ts): the sorted buckets the model keeps. Bucket `buckets[k]` reads row k of
+   * W and idf; every other bucket reads the last row (K), shared. W is then (K + 1) × C and idf K + 1.
+   */
+  buckets?: Int32Array;
   metadata: Record<string, string>;
 }
 
@@ -83,6 +90,10 @@ export const NAMES = {
   W: 'W',
   b: 'b',
   idf: 'idf',
+  /** compact layout: the kept bucket ids (int32 [K], strictly increasing) */
+  kept: 'kept_buckets',
+  /** compact layout: the row of W / idf each n-gram slot reads (int32 [N, G]) */
+  rows: 'rows',
 } as const;
 
 /** Picks the featurizer fields (callers pass larger option objects) and fills in defaults. */
@@ -119,7 +130,11 @@ export type Weighting = 'counts' | 'tfidf';
 export const NORM_EPSILON = 1e-12;
 
 /** Nodes + constants of the shared front half: raw strings → (bucket indices, weights), both [N, G]. */
-function featurizerNodes(o: FeaturizerOptions, weighting: Weighting): { nodes: NodeProto[]; initializers: TensorProto[] } {
+function featurizerNodes(
+  o: FeaturizerOptions,
+  weighting: Weighting,
+  buckets?: Int32Array,
+): { nodes: NodeProto[]; initializers: TensorProto[]; rows: string } {
   const nodes: NodeProto[] = [
     // The default locale (en_US.UTF-8) is not installed on slim images and fails session creation;
     // C.UTF-8 always exists and still lowercases all of Unicode.
@@ -146,9 +161,11 @@ function featurizerNodes(o: FeaturizerOptions, weighting: Weighting): { nodes: N
     node('MurmurHash3', ['grams'], ['hash'], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
     node('BitwiseAnd', ['hash', 'bucket_mask'], [NAMES.indices]),
   );
+  const rows = buckets ? NAMES.rows : NAMES.indices;
+  if (buckets) nodes.push(...remapNodes(buckets.length));
   if (weighting === 'tfidf') {
     nodes.push(
-      node('Gather', [NAMES.idf, NAMES.indices], ['gram_idf'], { axis: 0 }),
+      node('Gather', [NAMES.idf, rows], ['gram_idf'], { axis: 0 }),
       node('Mul', ['mask', 'gram_idf'], ['unnormalised']),
       node('Mul', ['unnormalised', 'unnormalised'], ['squared']),
       node('ReduceSum', ['squared', 'axis1'], ['sum_squares'], { keepdims: 1 }),
@@ -166,8 +183,44 @@ function featurizerNodes(o: FeaturizerOptions, weighting: Weighting): { nodes: N
     ...Array.from({ length: o.ngramOrder }, (_, k) => int64Tensor(`start${k}`, [1], [k])),
     ...Array.from({ length: o.ngramOrder - 1 }, (_, k) => int64Tensor(`end_minus${k + 1}`, [1], [-(k + 1)])),
     ...(weighting === 'tfidf' ? [floatTensor('epsilon', [], new Float32Array([NORM_EPSILON]))] : []),
+    ...(buckets ? remapInitializers(o.bits, buckets) : []),
   ];
-  return { nodes, initializers };
+  return { nodes, initializers, rows };
+}
+
+/** Rows below this fit an int16 remap table: half the memory of int32 (512 KiB at 2^18 buckets). */
+export const INT16_REMAP_ROWS = 2 ** 15;
+
+/**
+ * Compact layout: bucket → row through a dense table remap[2^bits] (kept bucket k → k, every other
+ * bucket → K), built inside the graph from the K kept ids. Its inputs are all constants, so onnxruntime
+ * folds it into one initializer when the session is created: the file stores 4 bytes per kept bucket,
+ * serving does one Gather per n-gram. The table is int16 while K + 1 fits (Gather then needs a Cast of
+ * the looked-up rows, which are few). An ai.onnx.ml LabelEncoder map measured ~200 bytes of RSS per key,
+ * and its int64 attributes cost ~1 µs per key to encode and decode in protobufjs.
+ */
+function remapNodes(kept: number): NodeProto[] {
+  const narrow = kept + 1 <= INT16_REMAP_ROWS;
+  const type = narrow ? DataType.INT16 : DataType.INT32;
+  return [
+    node('ConstantOfShape', ['remap_shape'], ['remap_default'], { value: { tensor: intTensor('other_row', [1], [kept], type) } }),
+    node('Range', ['zero', 'kept_count', 'one'], ['kept_rows']),
+    node('ScatterElements', ['remap_default', NAMES.kept, 'kept_rows'], ['remap'], { axis: 0 }),
+    ...(narrow
+      ? [node('Gather', ['remap', NAMES.indices], ['rows16'], { axis: 0 }), node('Cast', ['rows16'], [NAMES.rows], { to: DataType.INT32 })]
+      : [node('Gather', ['remap', NAMES.indices], [NAMES.rows], { axis: 0 })]),
+  ];
+}
+
+function remapInitializers(bits: number, buckets: Int32Array): TensorProto[] {
+  const type = buckets.length + 1 <= INT16_REMAP_ROWS ? DataType.INT16 : DataType.INT32;
+  return [
+    int32RawTensor(NAMES.kept, [buckets.length], buckets),
+    int64Tensor('remap_shape', [1], [2 ** bits]),
+    intTensor('zero', [], [0], type),
+    intTensor('one', [], [1], type),
+    intTensor('kept_count', [], [buckets.length], type),
+  ];
 }
 
 /**
@@ -192,9 +245,9 @@ function ngramNodes(n: number): NodeProto[] {
 }
 
 /** Scores: Σ_g weight[g] · W[index[g], :] + b — a Gather-based embedding bag over the n-grams. */
-function headNodes(mode: ClassifierMode): NodeProto[] {
+function headNodes(mode: ClassifierMode, rows: string): NodeProto[] {
   return [
-    node('Gather', [NAMES.W, NAMES.indices], ['gathered'], { axis: 0 }), // [N, G, C]
+    node('Gather', [NAMES.W, rows], ['gathered'], { axis: 0 }), // [N, G, C]
     node('Unsqueeze', [NAMES.weights, 'axis2'], ['weights3']), // [N, G, 1]
     node('Mul', ['gathered', 'weights3'], ['weighted']),
     node('ReduceSum', ['weighted', 'axis1'], ['scores'], { keepdims: 0 }), // [N, C]
@@ -209,8 +262,18 @@ const OPSETS = { '': OPSET_AI_ONNX, [MS_DOMAIN]: OPSET_MS };
 
 function idfTensor(idf: Float32Array | undefined, rows: number): TensorProto {
   const table = idf ?? new Float32Array(rows).fill(1);
-  if (table.length !== rows) throw new RangeError(`idf must have 2^bits = ${rows} values, got ${table.length}`);
+  if (table.length !== rows) throw new RangeError(`idf must have ${rows} values (one per row of W), got ${table.length}`);
   return floatTensor(NAMES.idf, [rows], table);
+}
+
+/** The remap table must be strictly increasing bucket ids (the artifact checks rely on it). */
+export function assertBuckets(buckets: Int32Array, bits: number): void {
+  for (let k = 0; k < buckets.length; k++) {
+    const bucket = buckets[k]!;
+    if (bucket < 0 || bucket >= 2 ** bits || (k > 0 && bucket <= buckets[k - 1]!)) {
+      throw new RangeError(`buckets must be strictly increasing ids in [0, 2^${bits}), got ${bucket} at ${k}`);
+    }
+  }
 }
 
 export interface FeaturizerGraphOptions extends Partial<FeaturizerOptions> {
@@ -245,17 +308,19 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
   const o = resolveFeaturizerOptions(options);
   const classes = options.labels.length;
   if (classes < 1) throw new RangeError('at least one label is required');
-  const rows = 2 ** o.bits;
+  const buckets = options.buckets;
+  if (buckets) assertBuckets(buckets, o.bits);
+  const rows = buckets ? buckets.length + 1 : 2 ** o.bits;
   const W = options.weights?.W ?? new Float32Array(rows * classes);
   const b = options.weights?.b ?? new Float32Array(classes);
-  if (W.length !== rows * classes) throw new RangeError(`W must have 2^${o.bits} × ${classes} = ${rows * classes} values, got ${W.length}`);
+  if (W.length !== rows * classes) throw new RangeError(`W must have ${rows} × ${classes} = ${rows * classes} values, got ${W.length}`);
   if (b.length !== classes) throw new RangeError(`b must have ${classes} values, got ${b.length}`);
 
-  const front = featurizerNodes(o, 'tfidf');
+  const front = featurizerNodes(o, 'tfidf', buckets);
   return encodeModel(
     buildModel({
       name: 'text_classifier',
-      nodes: [...front.nodes, ...headNodes(options.mode)],
+      nodes: [...front.nodes, ...headNodes(options.mode, front.rows)],
       initializers: [
         ...front.initializers,
         int64Tensor('axis2', [1], [2]),
@@ -267,7 +332,9 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
       outputs: [valueInfo(NAMES.output, DataType.FLOAT, ['N', classes])],
       opsets: OPSETS,
       metadata: options.metadata,
-      docString: `Hashed ${o.ngramOrder}-gram tf-idf linear text classifier (${options.mode} choice, ${classes} labels, 2^${o.bits} buckets)`,
+      docString:
+        `Hashed ${o.ngramOrder}-gram tf-idf linear text classifier (${options.mode} choice, ${classes} labels, 2^${o.bits} buckets` +
+        (buckets ? `, ${buckets.length} kept)` : ')'),
     }),
   );
 }

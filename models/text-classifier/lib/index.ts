@@ -6,19 +6,21 @@
  *
  * CPU-bound and synchronous during the fit: call it from a worker thread, not the HTTP thread.
  */
-import { ArtifactError, encodeArtifact, loadClassifier, type ArtifactMetadata } from './artifact.js';
+import { ArtifactError, encodeArtifact, loadClassifier, type ArtifactLayout, type ArtifactMetadata } from './artifact.js';
 import { createFeaturizer, type Featurizer, type SparseRows } from './featurizer.js';
 import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type ClassifierMode, type NgramOrder } from './graph.js';
+import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars } from './text-limit.js';
 import { applyTfidf } from './tfidf.js';
 import { FIT_DEFAULTS, fitTextClassifier, type FitOptions, type FitProgress, type TrainingMetrics } from './trainer.js';
 
 export { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
-export type { ArtifactErrorCode, ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
+export type { ArtifactErrorCode, ArtifactLayout, ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
 export { createFeaturizer, featurizeTexts } from './featurizer.js';
 export type { Featurizer, SparseRows } from './featurizer.js';
 export { buildFeaturizerGraph, buildTextClassifierGraph, TOKEN_PATTERN } from './graph.js';
 export type { ClassifierMode, FeaturizerOptions, NgramOrder } from './graph.js';
 export { applyTfidf, computeIdf } from './tfidf.js';
+export { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, truncateText } from './text-limit.js';
 export { fitTextClassifier, FIT_DEFAULTS } from './trainer.js';
 export type { FitOptions, FitResult, TrainingMetrics } from './trainer.js';
 
@@ -43,9 +45,13 @@ export interface TrainTextClassifierInput extends TrainerKnobs {
   bits?: number;
   ngramOrder?: NgramOrder;
   hashSeed?: number;
+  /** characters of each text the model reads, in training and (recorded in the artifact) in serving */
+  maxTextChars?: number;
   /** extra metadata_props entries (e.g. project id, model version) */
   metadata?: Record<string, string>;
-  /** reuse a featurizer session across trainings (must match bits/ngramOrder/hashSeed) */
+  /** 'compact' (default): only the buckets the model uses; 'dense': the format_version 1 file */
+  layout?: ArtifactLayout;
+  /** reuse a featurizer session across trainings (must match bits/ngramOrder/hashSeed/maxTextChars) */
   featurizer?: Featurizer;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -155,6 +161,8 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
   assertInput(input);
   const started = performance.now();
   const featurizerOptions = resolveFeaturizerOptions(input);
+  const maxTextChars = input.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
+  assertMaxTextChars(maxTextChars);
   const labelIndex = new Map(input.labels.map((label, i) => [label, i]));
   const targets = input.targets.map((t, i) => resolveTarget(t, labelIndex, i));
   const progress = (phase: TrainPhase, phaseFraction: number, fit?: FitProgress) =>
@@ -166,10 +174,15 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
     });
 
   const ownFeaturizer = !input.featurizer;
-  const featurizer = input.featurizer ?? (await createFeaturizer(featurizerOptions));
+  const featurizer = input.featurizer ?? (await createFeaturizer({ ...featurizerOptions, maxTextChars }));
   const { bits, ngramOrder, hashSeed } = featurizer.options;
-  if (bits !== featurizerOptions.bits || ngramOrder !== featurizerOptions.ngramOrder || hashSeed !== featurizerOptions.hashSeed) {
-    throw new RangeError('the provided featurizer was built with different bits/ngramOrder/hashSeed');
+  if (
+    bits !== featurizerOptions.bits ||
+    ngramOrder !== featurizerOptions.ngramOrder ||
+    hashSeed !== featurizerOptions.hashSeed ||
+    featurizer.maxTextChars !== maxTextChars
+  ) {
+    throw new RangeError('the provided featurizer was built with different bits/ngramOrder/hashSeed/maxTextChars');
   }
   let x: SparseRows;
   try {
@@ -202,8 +215,10 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
     b: fitted.b,
     idf: fitted.idf,
     threshold: input.threshold ?? TRAIN_DEFAULTS.threshold,
+    maxTextChars,
     metrics: fitted.metrics,
     ...(input.metadata ? { extra: input.metadata } : {}),
+    ...(input.layout ? { layout: input.layout } : {}),
   });
   progress('export', 1);
   const exported = performance.now();

@@ -83,8 +83,29 @@ export function int64Tensor(name: string, dims: number[], data: number[]): Tenso
 }
 
 export function int32Tensor(name: string, dims: number[], data: number[]): TensorProto {
+  return intTensor(name, dims, data, DataType.INT32);
+}
+
+/** INT8/16/32 and their unsigned kinds all live in `int32_data` (one varint each). */
+export function intTensor(name: string, dims: number[], data: number[], dataType: number): TensorProto {
   assertElementCount(name, dims, data.length);
-  return { name, dims, dataType: DataType.INT32, int32Data: data };
+  return { name, dims, dataType, int32Data: data };
+}
+
+/** Int32 tensor as little-endian raw bytes: big index tables encode and decode without per-value work. */
+export function int32RawTensor(name: string, dims: number[], data: Int32Array): TensorProto {
+  assertElementCount(name, dims, data.length);
+  return { name, dims, dataType: DataType.INT32, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** Reads a raw int32 initializer back (copied: the decoded buffer may be unaligned for an Int32Array view). */
+export function readInt32RawTensor(tensor: TensorProto): Int32Array {
+  if (tensor.dataType !== DataType.INT32) throw new TypeError(`tensor ${tensor.name}: not INT32`);
+  const raw = tensor.rawData ?? new Uint8Array(0);
+  if (raw.byteLength % 4 !== 0) throw new RangeError(`tensor ${tensor.name}: raw data is not a multiple of 4 bytes`);
+  const copy = new Uint8Array(raw.byteLength);
+  copy.set(raw);
+  return new Int32Array(copy.buffer);
 }
 
 export function stringTensor(name: string, dims: number[], data: string[]): TensorProto {

@@ -8,7 +8,7 @@ import { DEFAULT_PROJECT_ID, projectIdFromUid } from '../../util/ids.js';
 
 /**
  * `POST /predict`: exactly one result item per task, in order, each stamped with the served version
- * (the one `/setup` reports), or Label Studio drops the batch or re-predicts forever (contract §3.3).
+ * (the one `/setup` reports), or Label Studio drops the batch or re-predicts forever (docs/protocol.md, Predict).
  */
 export function predictRoutes(router: IRouter, ctx: AppContext): void {
   router.post('/predict', async (req, res) => {

@@ -1,8 +1,10 @@
 import type { IRouter } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.js';
+import type { WebhookEvent } from '../../labelstudio/payloads.js';
 import { notFound } from '../../util/errors.js';
 import { PROJECT_ID_PATTERN } from '../../util/ids.js';
+import { noVersions } from '../../runtime/versions.js';
 
 const projectParams = z.object({ id: z.string().regex(PROJECT_ID_PATTERN, 'project id must be 1-64 letters, digits, "_" or "-"') });
 const versionsQuery = z.object({ project: z.string().regex(PROJECT_ID_PATTERN).optional() });
@@ -26,9 +28,12 @@ export function projectRoutes(router: IRouter, ctx: AppContext): void {
     });
   });
 
+  // A read never creates a project: an unknown id is a 404 (as for /stats and /jobs), not a made-up record.
   router.get('/projects/:id/versions', async (req, res) => {
     const { id } = projectParams.parse(req.params);
-    res.json(await ctx.versions.ensure(id));
+    const versions = await ctx.versions.get(id);
+    if (!versions) throw noVersions(id);
+    res.json(versions);
   });
 
   router.put('/projects/:id/model-version', async (req, res) => {
@@ -43,6 +48,18 @@ export function projectRoutes(router: IRouter, ctx: AppContext): void {
     const stats = await ctx.pipeline.stats(id);
     if (!stats) throw notFound(`no stats for project ${id}: no event or setup seen yet`);
     res.json(stats);
+  });
+
+  // `ls-ml-backend train`: the same request as Label Studio's Start Training button (a START_TRAINING
+  // webhook), so it syncs from Label Studio when credentials are known and coalesces like any other.
+  router.post('/projects/:id/train', async (req, res) => {
+    const { id } = projectParams.parse(req.params);
+    // Label Studio's project ids are integers; the pipeline keys projects by String(id), so another valid id
+    // (or one a number would round) passes through as the string it is.
+    const numeric = Number(id);
+    const project = { id: (String(numeric) === id && Number.isSafeInteger(numeric) ? numeric : id) as number };
+    const outcome = await ctx.pipeline.handle({ action: 'START_TRAINING', project } satisfies WebhookEvent);
+    res.status(201).json({ status: 'ok', job: outcome.job });
   });
 
   router.get('/jobs/:id', async (req, res) => {

@@ -2,7 +2,13 @@ import type { Redis } from 'ioredis';
 import type { ChangeFeed, ProjectChange } from '../types.js';
 import { KEY_PREFIX } from './connection.js';
 
-const CHANNEL = `${KEY_PREFIX}changes`;
+/**
+ * Pub/sub channels belong to the server, not to a logical database: the database number is part of the
+ * channel name, so deployments (or test runs) on different databases of one server never hear each other.
+ */
+export function changeChannel(db: number): string {
+  return `${KEY_PREFIX}changes:${db}`;
+}
 
 /**
  * Change notifications through Redis pub/sub: every API process hears about a new version within
@@ -11,13 +17,16 @@ const CHANNEL = `${KEY_PREFIX}changes`;
  */
 export class RedisChangeFeed implements ChangeFeed {
   private readonly listeners = new Set<(change: ProjectChange) => void>();
+  private readonly channel: string;
 
   constructor(
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
   ) {
-    void subscriber.subscribe(CHANNEL).catch(() => {});
-    subscriber.on('message', (_channel: string, message: string) => {
+    this.channel = changeChannel(publisher.options.db ?? 0);
+    void subscriber.subscribe(this.channel).catch(() => {});
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
       let change: ProjectChange;
       try {
         change = JSON.parse(message) as ProjectChange;
@@ -34,7 +43,7 @@ export class RedisChangeFeed implements ChangeFeed {
   }
 
   async publish(change: ProjectChange): Promise<void> {
-    await this.publisher.publish(CHANNEL, JSON.stringify(change));
+    await this.publisher.publish(this.channel, JSON.stringify(change));
   }
 
   subscribe(listener: (change: ProjectChange) => void): () => void {

@@ -223,7 +223,7 @@ export class RedisStatsStore implements StatsStore {
     const h = await this.redis.hgetall(`${P}stats:${projectId}`);
     return Object.keys(h).length ? fromHash(projectId, h) : undefined;
   }
-  async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats> {
+  async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean; annotation?: boolean }): Promise<ProjectStats> {
     const now = new Date().toISOString();
     const fields: string[] = ['lastEventAt', now];
     if (event.counters) {
@@ -231,6 +231,7 @@ export class RedisStatsStore implements StatsStore {
       for (const [k, v] of Object.entries(event.counters)) fields.push(`ls:${k}`, v === null ? 'null' : String(v));
     }
     if (event.labelConfigChanged) fields.push('labelConfigChangedAt', now);
+    if (event.annotation) fields.push('annotationEventAt', now);
     const flat = await this.scripts.lsmlRecordEvent(`${P}stats:${projectId}`, `${P}stats-projects`, projectId, ...fields);
     const hash: Record<string, string> = {};
     for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
@@ -258,6 +259,7 @@ function fromHash(projectId: string, h: Record<string, string>): ProjectStats {
   stats.requestedRevision = Number(h.requestedRevision ?? 0);
   stats.eventsReceived = Number(h.eventsReceived ?? 0);
   stats.lastEventAt = h.lastEventAt ?? null;
+  stats.annotationEventAt = h.annotationEventAt ?? null;
   stats.labelStudioUpdatedAt = h.labelStudioUpdatedAt ?? null;
   stats.labelConfigChangedAt = h.labelConfigChangedAt ?? null;
   return stats;

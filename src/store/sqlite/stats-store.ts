@@ -27,7 +27,7 @@ export class SqliteStatsStore implements StatsStore {
     }).immediate();
   }
 
-  async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean }): Promise<ProjectStats> {
+  async recordEvent(projectId: string, event: { counters?: Record<string, number | null>; labelConfigChanged?: boolean; annotation?: boolean }): Promise<ProjectStats> {
     return this.change(projectId, (s) => applyEvent(s, event));
   }
 

@@ -6,16 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createEmbeddedStores, type Stores } from '../../../src/store/index.js';
 import { createRedisStores } from '../../../src/store/redis/index.js';
 import { progressOf } from '../../../src/store/stats.js';
 import type { StoredAnnotation } from '../../../src/store/types.js';
-import { flushRedisDb, redisUrlForTest } from '../../support/redis.js';
+import { redisUrlForTest, resetRedisDb } from '../../support/redis.js';
 
 const redisUrl = redisUrlForTest();
-beforeAll(() => flushRedisDb(redisUrl));
-afterAll(() => flushRedisDb(redisUrl));
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -24,7 +22,7 @@ afterEach(async () => {
 
 async function makeStores(kind: 'sqlite' | 'redis'): Promise<Stores> {
   if (kind === 'redis') {
-    await flushRedisDb(redisUrl);
+    await resetRedisDb(redisUrl);
     const stores = await createRedisStores({ redisUrl });
     open.push(() => stores.close());
     return stores;

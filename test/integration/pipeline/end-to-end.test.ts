@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, startTestServer } from '../../support/server.js';
 import { startFakeLabelStudio, type FakeLabelStudio } from '../../support/fake-label-studio.js';
-import { flushRedisDb, redisUrlForTest, startDelayingRedisProxy, type RedisProxy } from '../../support/redis.js';
+import { redisUrlForTest, resetRedisDb, startDelayingRedisProxy, type RedisProxy } from '../../support/redis.js';
 import {
   annotationEvent,
   annotationsCreated,
@@ -40,7 +40,7 @@ interface Running {
 }
 
 async function start(mode: Mode, env: Record<string, string>, url = redisUrl): Promise<Running> {
-  if (mode === 'distributed') await flushRedisDb(redisUrl);
+  if (mode === 'distributed') await resetRedisDb(redisUrl);
   const server = await startTestServer({
     TRAIN_MIN_ANNOTATIONS: '1000',
     TRAIN_EVERY_N_CHANGES: '2',
@@ -51,7 +51,7 @@ async function start(mode: Mode, env: Record<string, string>, url = redisUrl): P
     backend: new Backend(server.url),
     async close() {
       await server.close();
-      if (mode === 'distributed') await flushRedisDb(redisUrl);
+      if (mode === 'distributed') await resetRedisDb(redisUrl);
     },
   };
 }
@@ -260,6 +260,16 @@ describe.each<Mode>(['embedded', 'distributed'])('end-to-end pipeline (%s)', (mo
       expect(res.status).toBe(201);
       expect(res.body.job).toEqual(expect.any(String));
       expect(await backend.finishedJob(res.body.job!)).toMatchObject({ status: 'completed', version: V1, event: 'START_TRAINING' });
+    });
+
+    it("fails a training that cannot succeed after one attempt, with the model's reason (NonRetryableError from the training thread)", async () => {
+      const p = 515;
+      await backend.setup(p);
+      // No annotations here or in Label Studio: keyword-choices' fit throws NonRetryableError.
+      const res = await backend.send(startTraining(p));
+      const job = await backend.finishedJob(res.job!);
+      expect(job, JSON.stringify(job)).toMatchObject({ status: 'failed', attempts: 1, version: null, error: 'no usable sentiment annotations to learn from' });
+      expect((await backend.stats(p)).body).toMatchObject({ servedVersion: V0, lastJob: { id: res.job, status: 'failed' } });
     });
 
     it('START_TRAINING syncs labeled tasks from Label Studio that the backend never saw', async () => {

@@ -1,15 +1,17 @@
 /**
- * Label Studio-shaped requests for the pipeline tests (contract §3.2, §3.3, §5): webhook bodies with the
- * full `project` object (counters inside it), a full `task` object beside `annotation`, ids-only
- * deletions; plus a small HTTP client for the backend's routes.
+ * Label Studio-shaped requests for the pipeline tests, built with the test kit's `labelStudio` builders:
+ * webhook bodies with the full `project` object (counters inside it), a full `task` object beside
+ * `annotation`, ids-only deletions; plus a small HTTP client for the backend's routes.
  *
  * Every project uses the fixtures' label config (Text + single Choices: Positive / Negative / Neutral)
  * and creation time, so its uid is `<id>.1777626013`.
  */
+import { labelStudio, type AnnotationEvent, type StartTrainingEvent, type LabelStudioAnnotation, type LabelStudioProject, type LabelStudioTask } from '../../../src/testing/index.js';
 import { fixture } from '../../fixtures/index.js';
 import { getJson, postJson, type HttpResult } from '../../support/server.js';
 
 export const CREATED_TS = 1777626013; // 2026-05-01T09:00:13Z, the fixtures' project creation time
+const CREATED_AT = '2026-05-01T09:00:13.000000Z';
 export const LABEL_CONFIG: string = fixture<{ schema: string }>('setup.json').schema;
 export const FROM_NAME = 'sentiment';
 
@@ -44,63 +46,27 @@ export function at(minutes: number, micros = 0): string {
   return new Date(base).toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(micros).padStart(3, '0')}Z`);
 }
 
-export function projectObject(id: number, counters: Counters = {}): Record<string, unknown> {
-  const project = fixture<Record<string, unknown>>('project.json');
-  return { ...project, id, label_config: LABEL_CONFIG, ...counters };
-}
+const project = (id: number, counters: Counters): LabelStudioProject => labelStudio.project({ id, labelConfig: LABEL_CONFIG, createdAt: CREATED_AT, ...counters });
 
 export function resultOf(choice: Choice | null): Array<Record<string, unknown>> {
   if (choice === null) return [];
   return [{ id: `r-${choice}`, from_name: FROM_NAME, to_name: 'text', type: 'choices', origin: 'manual', value: { choices: [choice] } }];
 }
 
-export function annotationObject(projectId: number, a: AnnotationSpec): Record<string, unknown> {
-  return {
+export function annotationObject(projectId: number, a: AnnotationSpec): LabelStudioAnnotation {
+  return labelStudio.annotation({
     id: a.id,
+    taskId: a.task,
     result: resultOf(a.choice),
     was_cancelled: a.cancelled ?? false,
-    ground_truth: false,
     created_at: at(0),
     updated_at: a.updatedAt,
-    draft_created_at: null,
-    lead_time: 3.2,
-    prediction: {},
-    result_count: a.choice === null ? 0 : 1,
-    unique_id: `00000000-0000-4000-8000-${String(a.id).padStart(12, '0')}`,
-    import_id: null,
-    last_action: null,
-    bulk_created: false,
-    task: a.task,
     project: projectId,
-    completed_by: 1,
-    updated_by: 1,
-    parent_prediction: null,
-    parent_annotation: null,
-    last_created_by: null,
-  };
+  });
 }
 
-export function taskObject(projectId: number, id: number, text: string): Record<string, unknown> {
-  return {
-    id,
-    data: { text },
-    meta: {},
-    created_at: at(-30),
-    updated_at: at(0),
-    is_labeled: true,
-    overlap: 1,
-    inner_id: id,
-    total_annotations: 1,
-    cancelled_annotations: 0,
-    total_predictions: 0,
-    comment_count: 0,
-    unresolved_comment_count: 0,
-    last_comment_updated_at: null,
-    project: projectId,
-    updated_by: null,
-    file_upload: 5,
-    comment_authors: [],
-  };
+export function taskObject(projectId: number, id: number, text: string): LabelStudioTask {
+  return labelStudio.task({ id, data: { text }, project: projectId, created_at: at(-30), updated_at: at(0), is_labeled: true, total_annotations: 1 });
 }
 
 export function annotationEvent(
@@ -108,30 +74,26 @@ export function annotationEvent(
   projectId: number,
   a: AnnotationSpec,
   counters: Counters = {},
-): Record<string, unknown> {
-  return { action, annotation: annotationObject(projectId, a), task: taskObject(projectId, a.task, a.text), project: projectObject(projectId, counters) };
+): AnnotationEvent {
+  const parts = { project: project(projectId, counters), task: taskObject(projectId, a.task, a.text), annotation: annotationObject(projectId, a) };
+  return action === 'ANNOTATION_CREATED' ? labelStudio.annotationCreated(parts) : labelStudio.annotationUpdated(parts);
 }
 
 export function annotationsCreated(projectId: number, specs: AnnotationSpec[], counters: Counters = {}): Record<string, unknown> {
   const tasks = new Map(specs.map((a) => [a.task, taskObject(projectId, a.task, a.text)]));
-  return {
-    action: 'ANNOTATIONS_CREATED',
-    annotation: specs.map((a) => ({ ...annotationObject(projectId, a), bulk_created: true })),
-    task: [...tasks.values()],
-    project: projectObject(projectId, counters),
-  };
+  return labelStudio.annotationsCreated({ project: project(projectId, counters), tasks: [...tasks.values()], annotations: specs.map((a) => annotationObject(projectId, a)) });
 }
 
 export function annotationsDeleted(projectId: number, ids: number[], counters: Counters = {}): Record<string, unknown> {
-  return { action: 'ANNOTATIONS_DELETED', annotations: ids.map((id) => ({ id })), project: projectObject(projectId, counters) };
+  return labelStudio.annotationsDeleted({ project: project(projectId, counters), ids });
 }
 
 export function tasksDeleted(projectId: number, taskIds: number[], counters: Counters = {}): Record<string, unknown> {
-  return { action: 'TASKS_DELETED', tasks: taskIds.map((id) => ({ id })), project: projectObject(projectId, counters) };
+  return labelStudio.tasksDeleted({ project: project(projectId, counters), ids: taskIds });
 }
 
-export function startTraining(projectId: number, counters: Counters = {}): Record<string, unknown> {
-  return { action: 'START_TRAINING', project: projectObject(projectId, counters) };
+export function startTraining(projectId: number, counters: Counters = {}): StartTrainingEvent {
+  return labelStudio.startTraining({ project: project(projectId, counters) });
 }
 
 /** A task as Label Studio's `GET /api/tasks?fields=all` returns it, with its annotations (for the fake LS). */

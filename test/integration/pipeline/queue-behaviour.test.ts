@@ -7,24 +7,27 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { BullTrainingQueue } from '../../../src/pipeline/bull-queue.js';
 import { MemoryTrainingQueue } from '../../../src/pipeline/memory-queue.js';
+import { NonRetryableError } from '../../../src/sdk/errors.js';
 import type { QueueOptions, TrainingJob, TrainingOutcome, TrainingProcessor, TrainingQueue } from '../../../src/pipeline/queue.js';
 import { openDatabase } from '../../../src/store/sqlite/database.js';
 import { SqliteJobStore } from '../../../src/store/sqlite/job-store.js';
 import type { JobRecord } from '../../../src/store/types.js';
 import { Redis } from 'ioredis';
 import { KEY_PREFIX } from '../../../src/store/redis/connection.js';
-import { flushRedisDb, redisUrlForTest } from '../../support/redis.js';
+import { redisUrlForTest, resetRedisDb } from '../../support/redis.js';
 
 type Kind = 'memory' | 'bull';
 
 const log = createLogger('silent');
 const redisUrl = redisUrlForTest();
 
-const BASE_OPTIONS: QueueOptions = { debounceMs: 100, concurrency: 2, attempts: 3, backoffMs: 100 };
+const BASE_OPTIONS: QueueOptions = { debounceMs: 100, maxWaitMs: 60_000, spacingFactor: 0, concurrency: 2, attempts: 3, backoffMs: 100 };
+/** Scheduling slack on a shared 2-core machine (timers, Redis round trips, BullMQ's delayed-job promotion). */
+const TOLERANCE_MS = 400;
 
 // ---------------------------------------------------------------------------------------------------------
 // A recording processor
@@ -120,7 +123,7 @@ async function makeQueue(kind: Kind, processor: TrainingProcessor, options: Part
       },
     };
   } else {
-    await flushRedisDb(redisUrl);
+    await resetRedisDb(redisUrl);
     const queue = await BullTrainingQueue.open(redisUrl, opts, log);
     harness = { queue, close: () => queue.close() };
   }
@@ -134,25 +137,28 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((h) => h.close()));
 });
 
-beforeAll(async () => {
-  await flushRedisDb(redisUrl);
-});
-
-afterAll(async () => {
-  await flushRedisDb(redisUrl);
-});
-
 // ---------------------------------------------------------------------------------------------------------
 
-const request = (queue: TrainingQueue, projectId: string, seq: number) =>
-  queue.request({ projectId, event: 'ANNOTATION_CREATED', payload: { seq } });
+const request = (queue: TrainingQueue, projectId: string, seq: number, event: 'ANNOTATION_CREATED' | 'START_TRAINING' = 'ANNOTATION_CREATED') =>
+  queue.request({ projectId, event, payload: { seq } });
 
-/** Follows `result.supersededBy` (BullMQ's replaced ids) to the record of the job that actually ran. */
+/** Requests for one project every `everyMs` for `forMs`; returns when the stream ends. */
+async function steadyStream(queue: TrainingQueue, projectId: string, everyMs: number, forMs: number): Promise<number> {
+  let seq = 0;
+  const stopAt = Date.now() + forMs;
+  while (Date.now() < stopAt) {
+    await request(queue, projectId, ++seq);
+    await sleep(everyMs);
+  }
+  return seq;
+}
+
+/** Follows `supersededBy` (requests BullMQ folded into another job) to the record of the job that actually ran. */
 async function effectiveRecord(queue: TrainingQueue, id: string): Promise<JobRecord | undefined> {
   let record = await queue.job(id);
   for (let hop = 0; hop < 5 && record; hop++) {
-    const next = (record.result as { supersededBy?: unknown } | null)?.supersededBy;
-    if (typeof next !== 'string' || next === record.id) break;
+    const next = record.supersededBy;
+    if (record.status !== 'superseded' || next === undefined || next === record.id) break;
     record = await queue.job(next);
   }
   return record;
@@ -188,8 +194,9 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
     await queue.idle();
     await sleep(300);
     expect(rec.runsOf('concurrent')).toHaveLength(1);
-    // Every id handed out must describe a finished job (not one stuck `delayed` forever) …
-    const statuses = await Promise.all([...new Set(ids)].map(async (id) => [id, (await queue.job(id))?.status] as const));
+    // Every id handed out must describe a finished job (not one stuck `delayed` forever), itself or through
+    // the job it was folded into …
+    const statuses = await Promise.all([...new Set(ids)].map(async (id) => [id, (await effectiveRecord(queue, id))?.status] as const));
     expect(statuses.filter(([, status]) => status !== 'completed')).toEqual([]);
     // … and the project's job list must not show phantom jobs that never ran.
     const recent = await queue.recentJobs('concurrent', 50);
@@ -270,6 +277,23 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
     expect(rec.runsOf('failing')).toHaveLength(3);
   });
 
+  it('fails a training that throws NonRetryableError at once: one attempt, its message on the record', async () => {
+    const rec = new Recorder();
+    const ran = rec.processor({ sleepMs: 10 });
+    const processor: TrainingProcessor = async (job, progress) => {
+      await ran(job, progress);
+      throw new NonRetryableError('no usable "sentiment" annotations yet');
+    };
+    const { queue } = await makeQueue(kind, processor, { attempts: 3, backoffMs: 100, debounceMs: 50 });
+    const id = await request(queue, 'hopeless', 1);
+    await expect.poll(async () => (await queue.job(id))?.status, { timeout: 10_000 }).toBe('failed');
+    const record = await queue.job(id);
+    expect(record).toMatchObject({ id, status: 'failed', attempts: 1, version: null, error: 'no usable "sentiment" annotations yet' });
+    expect(record!.finishedAt).not.toBeNull();
+    await sleep(500); // a retry would have started after backoffMs
+    expect(rec.runsOf('hopeless').map((r) => r.attempt)).toEqual([1]);
+  });
+
   it('a training that fails once and then succeeds ends completed, with no error left on the record', async () => {
     const rec = new Recorder();
     const flaky = rec.processor({ sleepMs: 10 });
@@ -342,6 +366,97 @@ describe.each<Kind>(['memory', 'bull'])('training queue behaviour: %s', (kind) =
     const statuses = await Promise.all(ids.map(async (id) => [id, (await effectiveRecord(queue, id))?.status]));
     expect(statuses.filter(([, status]) => status !== 'completed')).toEqual([]);
     expect(rec.maxActive).toBeLessThanOrEqual(2);
+  });
+
+  it('starts a training within maxWaitMs of the first request it folded while requests keep arriving faster than the debounce', async () => {
+    const rec = new Recorder();
+    const maxWaitMs = 800;
+    const { queue } = await makeQueue(kind, rec.processor({ sleepMs: 50 }), { debounceMs: 300, maxWaitMs });
+    const first = Date.now();
+    // Every request comes 50 ms after the last: the 300 ms of quiet never happen while the stream lasts.
+    await steadyStream(queue, 'steady', 50, 3_500);
+    const runs = rec.runsOf('steady');
+    expect(runs.length, 'no training started while requests kept coming').toBeGreaterThanOrEqual(3);
+    expect(runs[0]!.startedAt - first).toBeLessThanOrEqual(maxWaitMs + TOLERANCE_MS);
+    // The next training's first request arrives within one request interval of the previous start, so
+    // starts are at most max wait + that interval + tolerance apart.
+    const gaps = runs.slice(1).map((r, i) => r.startedAt - runs[i]!.startedAt);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(maxWaitMs + 50 + TOLERANCE_MS);
+    expect(rec.maxActiveByProject.get('steady')).toBe(1);
+  });
+
+  it('spaces a project\'s trainings by spacingFactor × the last run\'s duration however fast requests come', async () => {
+    const rec = new Recorder();
+    const { queue } = await makeQueue(kind, rec.processor({ sleepMs: 250 }), { debounceMs: 30, maxWaitMs: 100, spacingFactor: 2 });
+    const started = Date.now();
+    await steadyStream(queue, 'spaced', 20, 3_500);
+    const streamMs = Date.now() - started;
+    await queue.idle();
+    const runs = rec.runsOf('spaced');
+    for (let i = 1; i < runs.length; i++) {
+      const previous = runs[i - 1]!;
+      const duration = previous.endedAt! - previous.startedAt;
+      expect(runs[i]!.startedAt - previous.endedAt!, `gap before run ${i}`).toBeGreaterThanOrEqual(2 * duration - 5);
+    }
+    // Unspaced, runs would follow each other every ~300 ms; spaced, a cycle takes at least 3 × 250 ms
+    // (plus the one run for the requests at the end of the stream).
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.length).toBeLessThanOrEqual(Math.ceil(streamMs / 750) + 1);
+    // The last request is still trained.
+    expect(runs.at(-1)!.endedAt).toBeDefined();
+  });
+
+  it('does not space a START_TRAINING: the user\'s training starts after the debounce, not after the spacing', async () => {
+    const rec = new Recorder();
+    const { queue } = await makeQueue(kind, rec.processor({ sleepMs: 400 }), { debounceMs: 50, spacingFactor: 5 });
+    await request(queue, 'button', 1);
+    await expect.poll(() => rec.runsOf('button')[0]?.endedAt, { timeout: 5_000, interval: 5 }).toBeDefined();
+    // Spacing now holds annotation-triggered trainings for 5 × 400 ms = 2 s after that run.
+    const clicked = Date.now();
+    await request(queue, 'button', 2, 'START_TRAINING');
+    await expect.poll(() => rec.runsOf('button').length, { timeout: 5_000, interval: 5 }).toBe(2);
+    expect(rec.runsOf('button')[1]!.startedAt - clicked).toBeLessThanOrEqual(50 + TOLERANCE_MS);
+    await queue.idle();
+
+    // An annotation request after that run waits out the spacing.
+    await expect.poll(() => rec.runsOf('button')[1]?.endedAt, { timeout: 5_000, interval: 5 }).toBeDefined();
+    const secondEnded = rec.runsOf('button')[1]!.endedAt!;
+    const secondDuration = secondEnded - rec.runsOf('button')[1]!.startedAt;
+    await request(queue, 'button', 3);
+    await expect.poll(() => rec.runsOf('button').length, { timeout: 10_000 }).toBe(3);
+    expect(rec.runsOf('button')[2]!.startedAt - secondEnded).toBeGreaterThanOrEqual(5 * secondDuration - 5);
+  });
+
+  it('lists every request newest first with `<project>.<n>` ids, by project, status and limit, a folded one as superseded', async () => {
+    const rec = new Recorder();
+    const gate = newGate();
+    const { queue } = await makeQueue(kind, rec.processor({ gate: gate.wait }));
+    const a1 = await request(queue, 'list-a', 1);
+    const a2 = await request(queue, 'list-a', 2); // while a1 still waits for quiet
+    const b1 = await request(queue, 'list-b', 3);
+    for (const id of [a1, a2, b1]) expect(id).toMatch(/^list-[ab]\.\d+$/);
+    gate.open();
+    await expect.poll(() => rec.runs.filter((r) => r.endedAt !== undefined).length, { timeout: 10_000 }).toBe(2);
+    await queue.idle();
+
+    const all = await queue.list({ limit: 10 });
+    if (kind === 'memory') {
+      // The in-process queue hands a folded request the waiting job's own id: nothing to supersede.
+      expect(a2).toBe(a1);
+      expect(all.map((j) => [j.id, j.status])).toEqual([[b1, 'completed'], [a1, 'completed']]);
+    } else {
+      expect(all.map((j) => [j.id, j.status, j.supersededBy])).toEqual([
+        [b1, 'completed', undefined],
+        [a2, 'completed', undefined],
+        [a1, 'superseded', a2],
+      ]);
+      expect(await queue.job(a1)).toMatchObject({ status: 'superseded', supersededBy: a2 });
+    }
+    expect((await queue.list({ projectId: 'list-b', limit: 10 })).map((j) => j.id)).toEqual([b1]);
+    expect((await queue.list({ status: 'completed', limit: 1 })).map((j) => j.id)).toEqual([b1]);
+    expect(await queue.list({ status: 'failed', limit: 10 })).toEqual([]);
+    expect(await queue.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 2, failed: 0 });
+    expect(await queue.workers()).toHaveLength(1);
   });
 
   it('does not report an id folded into a newer request as completed before that request has been trained', async () => {

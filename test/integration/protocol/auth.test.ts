@@ -1,5 +1,5 @@
 /**
- * Authentication as Label Studio uses it (contract §2 "Basic auth", §5.4): every MLApi call carries basic
+ * Authentication as Label Studio uses it (docs/protocol.md, Transport): every MLApi call carries basic
  * auth when configured, but the auto-created event webhook carries nothing. The webhook policy
  * (src/server/routes/webhook.ts): WEBHOOK_SECRET → the X-Webhook-Secret header (or basic auth);
  * basic auth only → basic auth, or an event for a project an authenticated /setup registered with the

@@ -5,9 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../../src/config.js';
+import { TaskFileError } from '../../../src/labelstudio/files.js';
 import { Model, type ModelClass, type Prediction, type Task } from '../../../src/sdk/index.js';
-import { fixture, webhookFixture } from '../../fixtures/index.js';
+import { fixture, PROJECT_ID, webhookFixture } from '../../fixtures/index.js';
 import { getJson, listTree, makeTempDir, postJson, request, startTestServer, type TestServer } from '../../support/server.js';
 import { expectJsonError, sendWebhook } from './helpers.js';
 
@@ -35,6 +38,17 @@ const BILLION_LAUGHS = `<?xml version="1.0"?>
 const EXTERNAL_ENTITY = `<?xml version="1.0"?>
 <!DOCTYPE View [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="&xxe;"/></Choices></View>`;
+
+/** 2^53 + 1: the smallest positive integer a JavaScript number cannot hold. */
+const UNSAFE_ID = '9007199254740993';
+
+/** `body` with the value at `keys` replaced. */
+function withPath<T>(body: T, keys: Array<string | number>, value: unknown): T {
+  let target = body as Record<string | number, unknown>;
+  for (const key of keys.slice(0, -1)) target = target[key] as Record<string | number, unknown>;
+  target[keys.at(-1)!] = value;
+  return body;
+}
 
 describe('malformed requests', () => {
   let server: TestServer;
@@ -66,6 +80,15 @@ describe('malformed requests', () => {
     ['/webhook', 'action: 5', () => ({ ...webhookFixture('start-training.json'), action: 5 }), 'action'],
     ['/webhook', 'TASKS_DELETED with tasks: "all"', () => ({ ...webhookFixture('tasks-deleted.json'), tasks: 'all' }), 'tasks'],
     ['/webhook', 'ANNOTATION_CREATED without annotation.id', () => ({ ...webhookFixture('annotation-created.json'), annotation: { result: [] } }), 'annotation.id'],
+    // Ids beyond 2^53 - 1 would be rounded (…993 → …992) and two annotations or projects would merge.
+    ['/webhook', `annotation.id "${UNSAFE_ID}"`, () => withPath(webhookFixture('annotation-created.json'), ['annotation', 'id'], UNSAFE_ID), 'annotation.id'],
+    ['/webhook', `annotation.id ${UNSAFE_ID} as a number`, () => withPath(webhookFixture('annotation-created.json'), ['annotation', 'id'], 2 ** 53), 'annotation.id'],
+    ['/webhook', `annotation.task "${UNSAFE_ID}"`, () => withPath(webhookFixture('annotation-created.json'), ['annotation', 'task'], UNSAFE_ID), 'annotation.task'],
+    ['/webhook', `task.id "${UNSAFE_ID}"`, () => withPath(webhookFixture('annotation-created.json'), ['task', 'id'], UNSAFE_ID), 'task.id'],
+    ['/webhook', `project.id "${UNSAFE_ID}"`, () => withPath(webhookFixture('start-training.json'), ['project', 'id'], UNSAFE_ID), 'project.id'],
+    ['/webhook', `TASKS_DELETED tasks[0].id "${UNSAFE_ID}"`, () => withPath(webhookFixture('tasks-deleted.json'), ['tasks', 0, 'id'], UNSAFE_ID), 'tasks.0.id'],
+    ['/predict', `tasks[0].id "${UNSAFE_ID}"`, () => withPath(fixture('predict-batch.json'), ['tasks', 0, 'id'], UNSAFE_ID), 'tasks.0.id'],
+    ['/setup', `project "${UNSAFE_ID}.1777626013"`, () => ({ ...fixture('setup.json'), project: `${UNSAFE_ID}.1777626013` }), 'project'],
   ];
 
   it.each(CASES)('%s with %s → 400 naming `%s`', async (route, _label, body, field) => {
@@ -153,6 +176,138 @@ describe('oversized bodies (BODY_LIMIT=1kb)', () => {
   });
 });
 
+/** `levels` nested `{"a": …}` objects around `leaf`, as raw JSON (`JSON.stringify` itself overflows on these). */
+const deepJson = (levels: number, leaf = '1') => '{"a":'.repeat(levels) + leaf + '}'.repeat(levels);
+
+/** `body` serialised with the value at `keys` replaced by the raw JSON `raw`. */
+function withRawJson(body: unknown, keys: Array<string | number>, raw: string): string {
+  return JSON.stringify(withPath(body, keys, '@@RAW@@')).replace('"@@RAW@@"', () => raw);
+}
+
+describe('deeply nested JSON (JSON_MAX_DEPTH, default 64)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  // Each of these overflowed the stack somewhere behind the parser (zod's recursive JSON schema, the
+  // annotation store's JSON.stringify, BullMQ, a model) and answered 500, or 201 and then a failing job.
+  const DEEP: Array<[route: string, label: string, body: () => string, path: Array<string | number>]> = [
+    ['/setup', 'extra_params nested 3,000 levels', () => withRawJson(fixture('setup.json'), ['extra_params'], deepJson(3_000)), ['extra_params']],
+    ['/webhook', 'ANNOTATION_CREATED with task.data nested 100,000 levels', () => withRawJson(webhookFixture('annotation-created.json'), ['task', 'data', 'text'], deepJson(100_000)), ['task', 'data', 'text']],
+    ['/webhook', 'ANNOTATION_CREATED with annotation.result nested 100,000 levels', () => withRawJson(webhookFixture('annotation-created.json'), ['annotation', 'result', 0, 'value'], deepJson(100_000)), ['annotation', 'result', 0, 'value']],
+    ['/webhook', 'START_TRAINING with a deep field in project', () => withRawJson(webhookFixture('start-training.json'), ['project', 'extra'], deepJson(100_000)), ['project', 'extra']],
+    ['/predict', 'tasks[0].data.text nested 100,000 levels', () => withRawJson(fixture('predict-batch.json'), ['tasks', 0, 'data', 'text'], deepJson(100_000)), ['tasks', 0, 'data', 'text']],
+    ['/predict', 'a body of 100,000 nested lists', () => '['.repeat(100_000) + ']'.repeat(100_000), [0, 0, 0]],
+  ];
+
+  it.each(DEEP)('%s with %s → 400 json_too_deep naming the path', async (route, _label, body, path) => {
+    const res = await postJson(`${server.url}${route}`, body());
+    expectJsonError(res, 400, 'json_too_deep', new RegExp(`deeper than 64 levels \\(JSON_MAX_DEPTH\\) at ${path.join('\\.')}\\.`));
+    expect(res.body.details).toHaveLength(1);
+    expect(res.body.details[0].path).toHaveLength(64);
+    expect(res.body.details[0].path.slice(0, path.length)).toEqual(path);
+    await expectHealthy(server);
+  });
+
+  it('a body exactly at the limit is served, one level deeper is refused', async () => {
+    // The body is one level, extra_params' value the rest.
+    const atLimit = await postJson(`${server.url}/setup`, withRawJson(fixture('setup.json'), ['extra_params'], deepJson(63)));
+    expect(atLimit.status, atLimit.text).toBe(200);
+    const over = await postJson(`${server.url}/setup`, withRawJson(fixture('setup.json'), ['extra_params'], deepJson(64)));
+    expectJsonError(over, 400, 'json_too_deep', /at extra_params(\.a){63}$/);
+  });
+
+  it('a START_TRAINING with a deep field starts no job', async () => {
+    const res = await sendWebhook(server.url, withRawJson(webhookFixture('start-training.json'), ['project', 'extra'], deepJson(1_000)));
+    expectJsonError(res, 400, 'json_too_deep');
+    const stats = await getJson(`${server.url}/projects/${PROJECT_ID}/stats`);
+    expect(stats.status === 404 || (stats.body.lastJob === null && stats.body.eventsReceived === 0), stats.text).toBe(true);
+  });
+});
+
+describe(`JSON_MAX_DEPTH at its cap (${MAX_JSON_DEPTH})`, () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ JSON_MAX_DEPTH: String(MAX_JSON_DEPTH) });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('the deepest allowed bodies get through /setup and a stored webhook', async () => {
+    const setup = await postJson(`${server.url}/setup`, withRawJson(fixture('setup.json'), ['extra_params'], deepJson(MAX_JSON_DEPTH - 1)));
+    expect(setup.status, setup.text).toBe(200);
+    // body → task → data → text: three levels before the nested value.
+    const event = withRawJson(webhookFixture('annotation-created.json'), ['task', 'data', 'text'], deepJson(MAX_JSON_DEPTH - 3));
+    const stored = await sendWebhook(server.url, event);
+    expect(stored.status, stored.text).toBeLessThan(300);
+    const over = await postJson(`${server.url}/setup`, withRawJson(fixture('setup.json'), ['extra_params'], deepJson(MAX_JSON_DEPTH)));
+    expectJsonError(over, 400, 'json_too_deep', new RegExp(`${MAX_JSON_DEPTH} levels`));
+  });
+});
+
+describe('unreadable requests: percent-encoding and content encodings', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each([
+    ['GET', '/jobs/%ZZ'],
+    ['GET', '/projects/%E0%A4%A/stats'],
+    ['GET', '/projects/%ZZ/versions'],
+    ['PUT', '/projects/%ZZ/model-version'],
+  ])('%s %s (malformed percent-encoding) → 400 invalid_path', async (method, route) => {
+    const res = await request(`${server.url}${route}`, { method, body: method === 'PUT' ? '{"version":null}' : undefined, headers: { 'Content-Type': 'application/json' } });
+    expectJsonError(res, 400, 'invalid_path', /malformed percent-encoding/);
+    expect(res.body.message).toContain(route.split('/')[2]);
+    await expectHealthy(server);
+  });
+
+  it('GET /versions?project=%ZZ → 400 naming project', async () => {
+    expectJsonError(await getJson(`${server.url}/versions?project=%ZZ`), 400, 'invalid_request', /^project:/);
+  });
+
+  const send = (encoding: string, body: Buffer | string, contentType = 'application/json') =>
+    request(`${server.url}/setup`, { method: 'POST', body, headers: { 'Content-Type': contentType, 'Content-Encoding': encoding } });
+  const setupBody = () => JSON.stringify(fixture('setup.json'));
+
+  it.each([
+    ['br', () => Buffer.from('not brotli at all')],
+    ['gzip', () => Buffer.from('not gzip')],
+    ['gzip', () => zlib.gzipSync(setupBody()).subarray(0, 20)],
+    ['deflate', () => Buffer.from('not deflate')],
+  ])('a body that is not valid %s → 400 invalid_encoding', async (encoding, body) => {
+    const res = await send(encoding, body());
+    expectJsonError(res, 400, 'invalid_encoding', new RegExp(`not valid ${encoding} data`));
+    await expectHealthy(server);
+  });
+
+  it.each([
+    ['gzip', (raw: string) => zlib.gzipSync(raw)],
+    ['br', (raw: string) => zlib.brotliCompressSync(raw)],
+    ['deflate', (raw: string) => zlib.deflateSync(raw)],
+  ])('a valid %s body is read', async (encoding, compress) => {
+    const res = await send(encoding, compress(setupBody()));
+    expect(res.status, res.text).toBe(200);
+  });
+
+  it.each(['compress', 'gzip, br'])('Content-Encoding "%s" (unsupported) → 415 unsupported_encoding', async (encoding) => {
+    expectJsonError(await send(encoding, setupBody()), 415, 'unsupported_encoding', /identity, gzip, deflate or br/);
+  });
+
+  it('an unknown charset → 415 unsupported_charset', async () => {
+    expectJsonError(await send('identity', setupBody(), 'application/json; charset=klingon'), 415, 'unsupported_charset', /KLINGON/);
+  });
+});
+
 describe('path-like project ids', () => {
   let parent: string;
   let server: TestServer;
@@ -230,6 +385,13 @@ class WrongCountModel extends Model {
   }
 }
 
+/** A model whose task-file download failed: the error carries Label Studio's 404 in `status`. */
+class UpstreamFailingModel extends Model {
+  override predict(): Prediction[] {
+    throw new TaskFileError('Label Studio answered HTTP 404 for "/data/upload/1/cat.png"', { code: 'http', status: 404 });
+  }
+}
+
 class RefusingModel extends Model {
   override setup(): void {
     throw new Error('this model needs an <Image> tag');
@@ -269,6 +431,13 @@ describe('model failures', () => {
     const res = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
     expectJsonError(res, 500, 'model_contract_violation', /10 results for 5 tasks/);
     expect(res.body.request_id).toEqual(expect.any(String));
+    await expectHealthy(server);
+  });
+
+  it('a model error carrying an upstream `status` (404 from Label Studio) is still our 500, not the client’s 404', async () => {
+    const server = await start(UpstreamFailingModel);
+    const res = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
+    expectJsonError(res, 500, 'internal_error');
     await expectHealthy(server);
   });
 

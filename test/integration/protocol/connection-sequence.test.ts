@@ -1,5 +1,5 @@
 /**
- * Label Studio's exact calls when a backend is added and predictions are retrieved (contract §6, §3.3):
+ * Label Studio's exact calls when a backend is added and predictions are retrieved (docs/protocol.md, Predict):
  * validation (/health, /setup), update_state (/health, /setup), then /predict with the whole selection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ describe('Label Studio connection sequence', () => {
     expect(version).not.toBe('');
     expect(setup2.body).toEqual({ model_version: version });
 
-    // One item per task, in order, each carrying the version /setup reported (LS's cache key, §3.3).
+    // One item per task, in order, each carrying the version /setup reported (Label Studio's cache key).
     const results = predict.body.results as Array<{ result: any[]; score: number; model_version: string }>;
     expect(results).toHaveLength(batch.tasks.length);
     for (const r of results) {

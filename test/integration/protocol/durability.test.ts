@@ -33,7 +33,7 @@ describe('restart on the same MODEL_DIR', () => {
 
   it('a /predict before any /setup in the new process also serves the trained version', async () => {
     // First test of the file on purpose: after a backend restart, Label Studio's interactive /predict
-    // (no update_state before it, contract §3.4) can be the first call; this one has no label_config either.
+    // (no /health or /setup before it) can be the first call; this one has no label_config either.
     const body = { ...fixture('predict-single-dict.json'), label_config: undefined };
     body.tasks.data.text = TRAINED_ONLY_TEXT;
     const res = await postJson(`${server!.url}/predict`, body);

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { fixture, webhookFixture } from '../../fixtures/index.js';
 import { getJson, postJson, type HttpResult } from '../../support/server.js';
 
-/** Label Studio's hard timeout for event webhooks and /health (contract §2, §5): not a benchmark. */
+/** Label Studio's hard timeout for event webhooks and /health (docs/protocol.md, Overview): not a benchmark. */
 export const LABEL_STUDIO_TIMEOUT_MS = 1_000;
 
 /** Text that only a model trained on the fixture annotations labels (Positive): before training, no prediction. */

@@ -1,5 +1,5 @@
 /**
- * HumanSignal/label-studio-ml-backend tests/test_api.py and tests/test_basic.py, ported (contract §9 items 1–6)
+ * HumanSignal/label-studio-ml-backend tests/test_api.py and tests/test_basic.py, ported (numbered 1–6 in file order)
  * and run against the real server instead of Flask's test client.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe('ported reference tests (contract §9)', () => {
+describe('ported reference tests', () => {
   it('1. test_api: GET /health → 200, JSON exactly {status: "UP", model_class}', async () => {
     const res = await getJson(`${server.url}/health`);
     expect(res.status).toBe(200);
@@ -66,7 +66,7 @@ describe('ported reference tests (contract §9)', () => {
 
   it('5. test_webhook: the reference body (no `annotation`) is refused with a 400 JSON naming `annotation`', async () => {
     // The reference answers 201 because its fit() ignores the payload. Label Studio always sends `annotation`
-    // with ANNOTATION_CREATED (contract §5.2), so a body without it is a hand-made mistake: say so clearly.
+    // with ANNOTATION_CREATED (docs/protocol.md, Annotation events), so a body without it is a hand-made mistake.
     const res = await sendWebhook(server.url, { action: 'ANNOTATION_CREATED', project: { id: 1, label_config: '<View></View>' } });
     expectJsonError(res, 400, 'invalid_request', /\bannotation\b/);
     expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: ['annotation'] })]));

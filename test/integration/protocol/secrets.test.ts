@@ -1,6 +1,6 @@
 /**
- * Secrets Label Studio hands us (contract §3.2 access_token, §3.3 params.password, §5.1 project token and
- * task_data_password, basic-auth and webhook-secret headers) never reach the log, even at debug level,
+ * Secrets Label Studio hands us (/setup's access_token, /predict's params.password, the webhook project's
+ * invite token and task_data_password, basic-auth and webhook-secret headers) never reach the log, even at debug level,
  * and never come back in our own API's answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

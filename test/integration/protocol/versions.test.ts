@@ -1,13 +1,13 @@
 /**
- * Model versions beside the protocol (contract §3.7, §6): `GET /versions` as Label Studio's picker calls it
+ * Model versions beside the protocol (docs/protocol.md, Versions): `GET /versions` as Label Studio's picker calls it
  * (no query), narrowed with `?project=`, and pinning with `PUT /projects/:id/model-version`, which /setup
  * and /predict must then report (else Label Studio re-predicts or mixes versions).
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, PROJECT_ID } from '../../fixtures/index.js';
+import { fixture, PROJECT_ID, webhookFixture } from '../../fixtures/index.js';
 import { getJson, postJson, putJson, startTestServer, type TestServer } from '../../support/server.js';
-import { expectJsonError, predictChoice, trainFixtureProject, TRAINED_ONLY_TEXT } from './helpers.js';
+import { expectJsonError, predictChoice, sendWebhook, trainFixtureProject, TRAINED_ONLY_TEXT } from './helpers.js';
 
 let server: TestServer;
 let v0: string;
@@ -128,5 +128,35 @@ describe('pinning with a model whose setup() takes time (e.g. loading ONNX weigh
     const setup = await postJson(`${slow.url}/setup`, fixture('setup.json'));
     const predicted = await predictChoice(slow.url, TRAINED_ONLY_TEXT);
     expect({ setup: setup.body.model_version, predict: predicted.version }).toEqual({ setup: initial, predict: initial });
+  });
+});
+
+describe('reads never create a project', () => {
+  const UNKNOWN = '987654';
+  const listedProjects = async () => Object.keys((await getJson(`${server.url}/versions`)).body.projects).sort();
+
+  it('GET /projects/<unknown>/versions is a 404 naming the project, and /versions still does not list it', async () => {
+    const before = await listedProjects();
+    for (let i = 0; i < 2; i++) expectJsonError(await getJson(`${server.url}/projects/${UNKNOWN}/versions`), 404, 'not_found', new RegExp(UNKNOWN));
+    expect(await listedProjects()).toEqual(before);
+    expect(before).not.toContain(UNKNOWN);
+  });
+
+  it('GET /projects/:id/stats of a project known only from its events reports the initial version without creating versions', async () => {
+    const event = webhookFixture('annotation-created.json');
+    event.project.id = 555;
+    expect((await sendWebhook(server.url, event)).status).toBe(201);
+    const stats = await getJson(`${server.url}/projects/555/stats`);
+    expect(stats.status, stats.text).toBe(200);
+    expect(stats.body.servedVersion).toBe(v0);
+    expect(await listedProjects()).not.toContain('555');
+    expectJsonError(await getJson(`${server.url}/projects/555/versions`), 404, 'not_found', /555/);
+  });
+
+  it('PUT /projects/<unknown>/model-version is a 404 and creates nothing', async () => {
+    for (const version of [null, v0]) {
+      expectJsonError(await putJson(`${server.url}/projects/${UNKNOWN}/model-version`, { version }), 404, 'not_found', new RegExp(UNKNOWN));
+    }
+    expect(await listedProjects()).not.toContain(UNKNOWN);
   });
 });

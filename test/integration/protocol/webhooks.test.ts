@@ -1,5 +1,5 @@
 /**
- * Every webhook Label Studio sends to the ML backend (contract §4, §5), in its real shape: the status and
+ * Every webhook Label Studio sends to the ML backend (docs/protocol.md, Webhook), in its real shape: the status and
  * body Label Studio sees, answered well inside its 1 s timeout, the stores it updates, and training
  * started by START_TRAINING running to a new version served by /setup and /predict.
  */
@@ -214,7 +214,7 @@ describe('webhooks with a model whose setup() is slow (loading weights)', () => 
   });
 
   it('PROJECT_UPDATED with a new label config is still answered within Label Studio’s 1 s', async () => {
-    // Label Studio sends PROJECT_UPDATED for every settings change, without waiting more than 1 s (§5.4).
+    // Label Studio sends PROJECT_UPDATED for every settings change, without waiting more than 1 s.
     const event = webhookFixture('project-updated.json');
     event.project.label_config = event.project.label_config.replace('<Choice value="Neutral"/>', '<Choice value="Neutral"/><Choice value="Mixed"/>');
     const res = await sendWebhook(server.url, event);
