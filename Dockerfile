@@ -24,6 +24,12 @@ RUN npm run build
 
 FROM toolchain AS prod-deps
 RUN npm ci --omit=dev --no-audit --no-fund
+# npm keeps a dev dependency that a production package names as an optional peer ("devOptional" in the lock
+# file: TypeScript, through @bull-board/api's valibot, 23 MB); nothing loads those at run time.
+RUN node -e "const lock = require('./package-lock.json'); \
+  for (const name of Object.keys(require('./package.json').devDependencies ?? {})) \
+    if (lock.packages['node_modules/' + name]?.devOptional) { \
+      require('node:fs').rmSync('node_modules/' + name, { recursive: true, force: true }); console.log('removed', name); }"
 # onnxruntime-node ships every platform's binary (~290 MB); keep the target's own Linux one and fail the build
 # when it is missing (a new package layout must not produce an image that cannot load the model).
 # BuildKit sets TARGETARCH; the legacy builder does not, and builds for amd64.

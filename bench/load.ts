@@ -346,12 +346,13 @@ for (const r of results) {
 
 printTable(
   `Latency as the client sees it (Node fetch, own process): ${cfg.pacedCount} events paced at ${cfg.rate}/s, then ${floodCount} by ${cfg.senders} senders`,
-  ['target', 'paced p50', 'paced p99', 'paced max', 'server p50', 'server p99', '> 1 s', 'flood ev/s', 'flood p50', 'flood p99', 'non-2xx', 'server CPU', 'load avg before/after'],
+  ['target', 'paced p50', 'paced p99', 'paced max', 'client lag p99', 'server p50', 'server p99', '> 1 s', 'flood ev/s', 'flood p50', 'flood p99', 'non-2xx', 'server CPU', 'load avg before/after'],
   results.map((r) => [
     r.name,
     r.paced.client.latencyMs.p50,
     r.paced.client.latencyMs.p99,
     r.paced.client.latencyMs.max,
+    r.paced.client.scheduleLagMs?.p99 ?? null,
     r.paced.server?.p50Ms ?? null,
     r.paced.server?.p99Ms ?? null,
     r.paced.client.over1s + (r.flood?.client.over1s ?? 0),

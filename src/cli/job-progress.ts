@@ -4,7 +4,8 @@
  */
 export interface JobView {
   id: string;
-  status: 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+  status: 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'superseded';
+  supersededBy?: string;
   attempts: number;
   progress: number;
   error: string | null;

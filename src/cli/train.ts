@@ -42,6 +42,11 @@ async function follow(backend: BackendClient, jobId: string): Promise<JobView> {
   const report = jobReporter(process.stdout);
   for (;;) {
     const job = await backend.request<JobView>('GET', `/jobs/${encodeURIComponent(jobId)}`);
+    // Folded into another job before it ran (distributed mode): that job trains this request's data.
+    if (job.status === 'superseded' && job.supersededBy) {
+      jobId = job.supersededBy;
+      continue;
+    }
     report.update(job);
     if (job.status === 'completed' || job.status === 'failed') {
       report.finish(job);

@@ -23,7 +23,8 @@ import {
   type TrainingRequest,
   type WorkerInfo,
 } from './queue.js';
-import { describeThisWorker, HEARTBEAT_INTERVAL_MS, liveWorkers, WorkerHeartbeat } from './worker-heartbeat.js';
+import { HEARTBEAT_INTERVAL_MS, liveWorkers, WorkerHeartbeat } from './worker-heartbeat.js';
+import { describeThisWorker } from './worker-info.js';
 import { dueAt, fold, spacedUntil, type PendingTraining, type ScheduleOptions } from './schedule.js';
 
 const QUEUE_NAME = 'training';
@@ -69,8 +70,20 @@ else
 end
 return {seq, spaced, data or ''}`;
 
+/**
+ * Records a request's id at the head of its project's list and of the all-projects list, each trimmed to its
+ * length: one command per request (a MULTI of four would be six). KEYS: project list, all list. ARGV: id, lengths.
+ */
+const REMEMBER_REQUEST = `
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+return 1`;
+
 type ProducerWithScripts = Redis & {
   lsmlTrainingRequest(counter: string, dedup: string, delayed: string, followUp: string, spacing: string, jobPrefix: string): Promise<[number, string, string]>;
+  lsmlRememberRequest(projectList: string, allList: string, id: string, projectLength: number, allLength: number): Promise<number>;
 };
 
 export class BullTrainingQueue implements TrainingQueue {
@@ -100,6 +113,7 @@ export class BullTrainingQueue implements TrainingQueue {
     this.producer = connectRedis(redisUrl) as ProducerWithScripts;
     this.producer.on('error', () => {});
     this.producer.defineCommand('lsmlTrainingRequest', { numberOfKeys: 5, lua: REQUEST_STATE });
+    this.producer.defineCommand('lsmlRememberRequest', { numberOfKeys: 2, lua: REMEMBER_REQUEST });
     this.queue = new Queue<JobData, TrainingOutcome>(QUEUE_NAME, {
       connection: this.producer,
       prefix: this.prefix,
@@ -142,18 +156,11 @@ export class BullTrainingQueue implements TrainingQueue {
       deduplication: { id: dedup, keepLastIfActive: true, replace: true },
     };
     const data: JobData = { ...request, requestedAt: now, firstRequestedAt: pending.firstRequestAt, unspaced: pending.unspaced };
-    const recent = projectRecentKey(request.projectId);
     // The recent-jobs lists do not depend on where BullMQ puts the job, so they go out with the add: one
     // round trip where there were two (a trigger event already waits on several while trainings start).
     const [added] = await Promise.all([
       this.queue.add('train', data, opts),
-      this.producer
-        .multi()
-        .lpush(recent, id)
-        .ltrim(recent, 0, RECENT_JOBS - 1)
-        .lpush(ALL_RECENT_KEY, id)
-        .ltrim(ALL_RECENT_KEY, 0, ALL_RECENT_JOBS - 1)
-        .exec(),
+      this.producer.lsmlRememberRequest(projectRecentKey(request.projectId), ALL_RECENT_KEY, id, RECENT_JOBS, ALL_RECENT_JOBS),
     ]);
     // A job that is due but not yet picked up ('waiting') absorbs new requests without keeping their id;
     // it has not started, so it trains their data. Remember which job that was, for /jobs/<id>.
@@ -329,7 +336,8 @@ export class BullTrainingQueue implements TrainingQueue {
    */
   private async holdUntilSpaced(job: Job<JobData, TrainingOutcome>, token: string | undefined): Promise<void> {
     if (job.data.unspaced || this.schedule.spacingFactor <= 0) return;
-    const until = Number((await this.producer.get(spacingKey(job.data.projectId))) ?? 0);
+    // Unreadable (a Redis hiccup): train now rather than fail an attempt over a cost bound.
+    const until = Number((await this.producer.get(spacingKey(job.data.projectId)).catch(() => null)) ?? 0);
     if (until <= Date.now()) return;
     await job.moveToDelayed(until, token);
     throw new DelayedError();

@@ -20,7 +20,7 @@ import {
   type TrainingRequest,
   type WorkerInfo,
 } from './queue.js';
-import { describeThisWorker } from './worker-heartbeat.js';
+import { describeThisWorker } from './worker-info.js';
 import { dueAt, fold, spacedUntil, type PendingTraining, type ScheduleOptions } from './schedule.js';
 
 interface Waiting {
@@ -179,8 +179,9 @@ export class MemoryTrainingQueue implements TrainingQueue {
     slot.running = this.run(job).finally(() => {
       this.active--;
       slot.running = undefined;
-      // A request that came in during the run: due now, or once the run's spacing has passed.
-      if (slot.waiting && !slot.waiting.timer) this.arm(projectId);
+      // A request that came in during the run: due now, or once the run's spacing has passed. Re-armed even
+      // with a timer set: that timer was computed before this run's spacing was known.
+      if (slot.waiting) this.arm(projectId);
       this.pump();
       if (!slot.waiting && !slot.running) this.slots.delete(projectId);
       if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();

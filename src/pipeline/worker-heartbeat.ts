@@ -8,8 +8,6 @@
  * forbid, and it shows an open connection, not a live process: a worker whose event loop is stuck keeps its
  * connection but stops beating here.
  */
-import crypto from 'node:crypto';
-import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { KEY_PREFIX } from '../store/redis/connection.js';
@@ -18,11 +16,6 @@ import type { WorkerInfo } from './queue.js';
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 const WORKERS_KEY = `${KEY_PREFIX}workers`;
 const workerKey = (id: string) => `${KEY_PREFIX}worker:${id}`;
-
-export function describeThisWorker(concurrency: number): WorkerInfo {
-  const host = os.hostname();
-  return { id: `${host}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`, host, pid: process.pid, concurrency, startedAt: new Date().toISOString() };
-}
 
 export class WorkerHeartbeat {
   private timer: NodeJS.Timeout | undefined;

@@ -62,7 +62,7 @@ export class ModelHost {
     this.unsubscribe = o.feed.subscribe((change) => {
       if (change.kind === 'config' && change.projectId === '*') this.entries.clear();
       else if (change.kind === 'config') this.evict(change.projectId);
-      else this.onVersion(change.projectId);
+      else this.onVersion(change.projectId, change.version);
     });
   }
 
@@ -197,9 +197,9 @@ export class ModelHost {
    * when first served); one served recently swaps now, so its next request does not wait for the load;
    * any other loads it when next served. Announcements carry ids only: no artifact moves until then.
    */
-  private onVersion(projectId: string): void {
+  private onVersion(projectId: string, version: string): void {
     const entry = this.entries.peek(projectId);
-    if (!entry) return;
+    if (!entry || entry.version === version) return;
     const window = this.o.cache.prefetchMs;
     if (window === undefined || Date.now() - entry.servedAt <= window) void this.refresh(projectId);
     else entry.stale = true;

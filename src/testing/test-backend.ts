@@ -136,6 +136,11 @@ class HttpTestBackend implements TestBackend {
     for (;;) {
       const job = await this.call<JobRecord>('GET', `/jobs/${encodeURIComponent(jobId)}`, undefined, this.basicAuth);
       if (job.status === 'completed' || job.status === 'failed') return job;
+      // Folded into a newer request before it ran: the job that trains its data is the one to wait for.
+      if (job.status === 'superseded' && job.supersededBy) {
+        jobId = job.supersededBy;
+        continue;
+      }
       if (Date.now() > deadline) throw new Error(`training job ${jobId} did not finish within ${timeoutMs} ms (status ${job.status}, progress ${job.progress})`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -35,10 +35,11 @@ class GatedModel extends Model {
   }
 }
 
+let openGate = () => {};
+/** Trainings wait until `open()`; a failing test's cleanup opens it too, so the server can close. */
 function closedGate(): { open: () => void } {
-  let open!: () => void;
-  GatedModel.gate = new Promise<void>((resolve) => (open = resolve));
-  return { open };
+  GatedModel.gate = new Promise<void>((resolve) => (openGate = resolve));
+  return { open: () => openGate() };
 }
 
 /** Where the chart drew `version`'s point of one series, and the colour of the canvas pixel there. */
@@ -72,6 +73,7 @@ describe('web console in Chromium', () => {
     browser = await launchChromium();
   });
   afterAll(async () => {
+    openGate();
     await browser?.close();
     await backend?.close();
   });
@@ -83,14 +85,14 @@ describe('web console in Chromium', () => {
     await context.close();
   });
 
-  it('shows a training run to completed, plots its version, and pins from the page', { timeout: 60_000 }, async () => {
+  it('shows a training run to completed, plots its version, and pins from the page', { timeout: 90_000 }, async () => {
     await backend.setup(CONFIG);
     const first = await backend.waitForJob(await backend.train());
     expect(first.status).toBe('completed');
     const v1 = first.version!;
     const { context, page, errors } = await openPage(browser, USER);
     try {
-      page.setDefaultTimeout(10_000);
+      page.setDefaultTimeout(20_000);
       await page.goto(`${backend.url}/`);
       expect(await page.title()).toBe('ls-ml-backend console');
       const row = page.locator('tr[data-project="1"]');
@@ -143,6 +145,7 @@ describe('web console in Chromium', () => {
       await page.locator(`#versions tr[data-version="${v2}"] a`, { hasText: jobId }).click();
       await page.locator('#job .badge.completed').waitFor();
       expect(await page.locator('#job').textContent()).toContain(v2);
+      await screenshot(page, 'job');
       expect(errors).toEqual([]);
     } catch (err) {
       await screenshot(page, 'failure');

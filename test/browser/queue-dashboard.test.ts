@@ -35,12 +35,12 @@ describe('queue dashboard in Chromium (Redis mode)', () => {
     await backend?.close();
   });
 
-  it('links from the console to bull-board, which lists the training queue and the completed job', { timeout: 60_000 }, async () => {
+  it('links from the console to bull-board, which lists the training queue and the completed job', { timeout: 90_000 }, async () => {
     await backend.setup(CONFIG);
     const job = await backend.waitForJob(await backend.train());
     expect(job.status).toBe('completed');
     const { context, page, errors } = await openPage(browser, USER);
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     try {
       await page.goto(`${backend.url}/`);
       await page.locator(`#jobs tr[data-job="${job.id}"] .badge.completed`).waitFor();

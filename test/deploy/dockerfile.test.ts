@@ -123,6 +123,26 @@ describe('the image', () => {
     }
   });
 
+  it('removes the dev dependencies that `npm ci --omit=dev` keeps as optional peers of production packages, and nothing else', () => {
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+    const devNames = Object.keys(manifest.devDependencies);
+    // npm omits `dev` entries; a `devOptional` one (a dev dependency that is also an optional peer) stays.
+    const keptByNpm = devNames.filter((n) => lock.packages[`node_modules/${n}`]?.devOptional);
+    const step = runInstructionMatching(stageNamed(dockerfile, 'prod-deps')!, /devOptional/);
+    const app = makeTempDir('ls-ml-devopt-');
+    try {
+      fs.copyFileSync(path.join(PROJECT_ROOT, 'package.json'), path.join(app, 'package.json'));
+      fs.copyFileSync(path.join(PROJECT_ROOT, 'package-lock.json'), path.join(app, 'package-lock.json'));
+      const present = [...new Set([...keptByNpm, ...Object.keys(manifest.dependencies), '@types/node'])];
+      for (const name of present) fs.mkdirSync(path.join(app, 'node_modules', name), { recursive: true });
+      execFileSync('/bin/sh', ['-c', step.args], { cwd: app, env: { PATH: process.env.PATH ?? '' }, stdio: 'pipe' });
+      const left = present.filter((n) => fs.existsSync(path.join(app, 'node_modules', n)));
+      expect(left.sort()).toEqual(present.filter((n) => !keptByNpm.includes(n)).sort());
+    } finally {
+      fs.rmSync(app, { recursive: true, force: true });
+    }
+  });
+
   it('the checker above refuses the old image: node_modules pruned in the build stage is not an install without dev dependencies', () => {
     const old = parseDockerfile(
       ['FROM node:20-bookworm-slim AS build', 'RUN npm ci', 'RUN npm run build && npm prune --omit=dev', 'FROM node:20-bookworm-slim', 'COPY --from=build /app/node_modules ./node_modules'].join('\n'),

@@ -12,6 +12,7 @@ import { redisUrlForTest } from '../support/redis.js';
 const redisUrl = redisUrlForTest();
 // Pub/sub writes no keys, so a feed on a neighbouring database of the same server leaves its data alone.
 const otherUrl = redisUrl.replace(/\/(\d+)$/, (_m, db: string) => `/${Number(db) === 15 ? 14 : Number(db) + 1}`);
+const PROJECT = `feed-isolation-${process.pid}`;
 const feeds: RedisChangeFeed[] = [];
 const clients: Redis[] = [];
 function feedOn(url: string): { feed: RedisChangeFeed; heard: ProjectChange[] } {
@@ -20,7 +21,8 @@ function feedOn(url: string): { feed: RedisChangeFeed; heard: ProjectChange[] } 
   const feed = new RedisChangeFeed(publisher, subscriber);
   feeds.push(feed);
   const heard: ProjectChange[] = [];
-  feed.subscribe((change) => heard.push(change));
+  // The neighbouring database may belong to another test file running now: listen to this test's project only.
+  feed.subscribe((change) => change.projectId === PROJECT && heard.push(change));
   return { feed, heard };
 }
 afterAll(async () => {
@@ -35,11 +37,11 @@ describe('RedisChangeFeed', () => {
     const mine = feedOn(redisUrl);
     const theirs = feedOn(otherUrl);
     await settle(); // both subscribed
-    await theirs.feed.publish({ kind: 'version', projectId: '1', version: 'Theirs-v9' });
-    await mine.feed.publish({ kind: 'version', projectId: '1', version: 'Mine-v1' });
+    await theirs.feed.publish({ kind: 'version', projectId: PROJECT, version: 'Theirs-v9' });
+    await mine.feed.publish({ kind: 'version', projectId: PROJECT, version: 'Mine-v1' });
     await settle();
-    expect(mine.heard).toEqual([{ kind: 'version', projectId: '1', version: 'Mine-v1' }]);
-    expect(theirs.heard).toEqual([{ kind: 'version', projectId: '1', version: 'Theirs-v9' }]);
+    expect(mine.heard).toEqual([{ kind: 'version', projectId: PROJECT, version: 'Mine-v1' }]);
+    expect(theirs.heard).toEqual([{ kind: 'version', projectId: PROJECT, version: 'Theirs-v9' }]);
   });
 
   it('names its channel after the database', () => {

@@ -42,7 +42,7 @@ afterEach(async () => {
   events.length = 0;
 });
 
-function makeHost(cache: { max: number; maxBytes: number; idleMs: number }): { host: ModelHost; stores: Stores; versions: VersionManager } {
+function makeHost(cache: { max: number; maxBytes: number; idleMs: number; prefetchMs?: number }): { host: ModelHost; stores: Stores; versions: VersionManager } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'model-host-'));
   const stores = createEmbeddedStores({ modelDir: dir });
   // Announce on the feed only (no awaited swap), so a test can publish while a build is still under way.
@@ -152,6 +152,21 @@ describe('ModelHost cache', () => {
     } finally {
       CountingModel.bytes = 1000;
     }
+  });
+
+  it('with a prefetch window, loads an announced version at once only for a project served within it; others on their next request', async () => {
+    const { host, versions } = makeHost({ max: 10, maxBytes: 1e9, idleMs: 0, prefetchMs: 60_000 });
+    await register(host, 'served');
+    await register(host, 'registered');
+    await host.model('served');
+    await versions.publish('served', { artifact: new Uint8Array([1]) });
+    await versions.publish('registered', { artifact: new Uint8Array([2]) });
+    await settle();
+    expect(events).toContain('setup served Counting-v1');
+    expect(events).not.toContain('setup registered Counting-v1');
+    // The next request loads it, and is answered by the new version.
+    expect((await host.model('registered')).modelVersion).toBe('Counting-v1');
+    expect(events.filter((e) => e === 'setup registered Counting-v1')).toHaveLength(1);
   });
 
   it('unloads a project not used for MODEL_IDLE_UNLOAD_MS and rebuilds it on the next request', async () => {

@@ -28,17 +28,19 @@ export function compactWeights(W: Float32Array, idf: Float32Array, classes: numb
   const buckets = idf.length;
   if (W.length !== buckets * classes) throw new RangeError(`W must have ${buckets} × ${classes} values, got ${W.length}`);
   let shared: number | undefined;
-  const kept: number[] = [];
+  const ids = new Int32Array(buckets);
+  let K = 0;
   for (let j = 0; j < buckets; j++) {
+    const zero = rowIsZero(W, j, classes);
     // The first bucket with a zero row fixes the shared idf; a model without one keeps every bucket.
-    if (shared === undefined && rowIsZero(W, j, classes)) shared = idf[j]!;
-    if (!rowIsZero(W, j, classes) || idf[j] !== shared) kept.push(j);
+    if (zero && shared === undefined) shared = idf[j]!;
+    if (!zero || idf[j] !== shared) ids[K++] = j;
   }
-  const K = kept.length;
-  const out: CompactWeights = { buckets: Int32Array.from(kept), W: new Float32Array((K + 1) * classes), idf: new Float32Array(K + 1) };
+  const kept = ids.slice(0, K);
+  const out: CompactWeights = { buckets: kept, W: new Float32Array((K + 1) * classes), idf: new Float32Array(K + 1) };
   for (let k = 0; k < K; k++) {
     const j = kept[k]!;
-    out.W.set(W.subarray(j * classes, (j + 1) * classes), k * classes);
+    for (let c = 0; c < classes; c++) out.W[k * classes + c] = W[j * classes + c]!;
     out.idf[k] = idf[j]!;
   }
   out.idf[K] = shared ?? 0;

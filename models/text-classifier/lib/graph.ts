@@ -2,9 +2,9 @@
  * The text classifier as ONE self-contained ONNX graph (no vocabulary, no tokenizer outside):
  *
  *   text:string[N] → StringNormalizer(LOWER, C.UTF-8) → Tokenizer(regexp) → word n-grams
- *     → MurmurHash3 → bucket = hash & (2^bits − 1)
- *     → weight = idf[bucket] / ‖idf over the text's n-grams‖₂ (tf-idf, L2-normalised)
- *     → Gather(W[2^bits, C]) · weight → Σ over n-grams + b → Softmax | Sigmoid → probs:float[N, C]
+ *     → MurmurHash3 → bucket = hash & (2^bits − 1) [→ row = remap[bucket], compact layout only]
+ *     → weight = idf[row] / ‖idf over the text's n-grams‖₂ (tf-idf, L2-normalised)
+ *     → Gather(W[rows, C]) · weight → Σ over n-grams + b → Softmax | Sigmoid → probs:float[N, C]
  *
  * The featurizer variant stops after the weights and outputs (indices, weights) per n-gram slot.
  * Training runs it (with raw-count weights, since idf is learned from the training set) through

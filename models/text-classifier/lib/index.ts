@@ -29,7 +29,8 @@ export type Target = number | string | readonly (number | string)[];
 
 /**
  * Defaults chosen with bench/accuracy (numbers in bench/accuracy/README.md): 2^18 buckets
- * (1 MiB per label + 1 MiB idf), word uni+bigrams, 8 epochs, tf-idf, refit on all data.
+ * (dense: 1 MiB per label + 1 MiB idf; the compact artifact keeps only the buckets used), word
+ * uni+bigrams, 8 epochs, tf-idf, refit on all data.
  */
 export const TRAIN_DEFAULTS = { ...DEFAULT_FEATURIZER_OPTIONS, ...FIT_DEFAULTS } as const;
 

@@ -1,7 +1,7 @@
 // The operator console: reads the backend's JSON endpoints every second and shows projects, versions and
-// training jobs. Plain DOM, no build step. Every value comes from the server, so elements are built with
-// textContent (never innerHTML) and unknown or missing fields are shown as they are or left out: the page
-// runs against newer and older servers alike.
+// training jobs. Plain DOM, no build step. Every value comes from the server (a model's error message, a
+// project id), so elements are built from text nodes, never innerHTML; a field that is missing is left out
+// rather than breaking the page.
 import uPlot from './uPlot.esm.js';
 
 const POLL_MS = 1000;
@@ -27,10 +27,6 @@ function h(tag, attrs, ...children) {
 
 const enc = encodeURIComponent;
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
-const pick = (obj, ...names) => {
-  for (const name of names) if (obj && obj[name] !== undefined) return obj[name];
-  return undefined;
-};
 
 /** A clock time for today, a date and time before: absolute, so a row that is not re-rendered stays true. */
 function when(iso) {
@@ -43,10 +39,8 @@ const duration = (ms) => (isNum(ms) ? (ms < 1000 ? `${Math.round(ms)} ms` : `${(
 const fmt = (v) => (isNum(v) ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** A `key: value` list of an object's plain fields (nested ones as JSON). */
-function kv(obj, labels = {}) {
-  const dl = h('dl', { class: 'kv' });
-  for (const [k, v] of Object.entries(obj ?? {})) if (v !== undefined) dl.append(h('dt', null, labels[k] ?? k), h('dd', null, fmt(v)));
-  return dl;
+function kv(obj) {
+  return fields(Object.entries(obj ?? {}).map(([k, v]) => [k, fmt(v)]));
 }
 
 /** A definition list of `[label, content, class?]` rows; content may be text or elements. */
@@ -86,13 +80,11 @@ async function api(path, init = {}) {
   return body;
 }
 
-const projectIdOf = (p) => String(pick(p, 'projectId', 'id') ?? '');
-
 // ---------------------------------------------------------------- pieces
 
 function statusBadge(job) {
-  const superseded = pick(job, 'supersededBy', 'superseded_by');
-  if (superseded || job.status === 'superseded') return h('span', { class: 'badge superseded', title: superseded ? `replaced by job ${superseded}` : null }, 'superseded');
+  // A request folded into a newer job before it ran: that job trains its data.
+  if (job.status === 'superseded') return h('span', { class: 'badge superseded', title: job.supersededBy ? `trained by job ${job.supersededBy}` : null }, 'superseded');
   return h('span', { class: `badge ${job.status}` }, job.status ?? '?');
 }
 
@@ -194,7 +186,7 @@ function staleness(p) {
 }
 
 function served(p) {
-  const version = pick(p, 'servedVersion', 'modelVersion', 'current');
+  const version = p.servedVersion;
   return [h('span', { class: 'mono' }, version ?? '—'), p.pinned ? [' ', h('span', { class: 'badge pinned' }, 'pinned')] : null];
 }
 
@@ -210,7 +202,7 @@ function projectsTable(projects) {
       'tbody',
       null,
       projects.map((p) => {
-        const id = projectIdOf(p);
+        const id = String(p.projectId);
         const last = p.lastJob ?? p.recentJobs?.[0];
         return h(
           'tr',
@@ -373,13 +365,26 @@ function jobView(id) {
     const job = await api(`jobs/${enc(id)}`).catch(notFoundAsNull);
     patch(body, job, (j) => {
       if (!j) return h('p', { class: 'empty' }, `No training job ${id}.`);
-      const { result, error, ...rest } = j;
+      const project = j.projectId !== undefined ? h('a', { href: `#/projects/${enc(j.projectId)}` }, `Project ${j.projectId}`) : '—';
+      const superseded = j.supersededBy;
+      const metrics = j.result?.metrics;
       return [
-        h('p', null, statusBadge(j), ' ', progressCell(j), ' ', j.projectId !== undefined ? h('a', { href: `#/projects/${enc(j.projectId)}` }, `Project ${j.projectId}`) : ''),
-        error ? h('div', { class: 'notice error' }, error) : null,
-        kv({ ...rest, durationMs: duration(j.durationMs) || null }),
-        result?.sync ? [h('h2', null, 'Sync from Label Studio'), h('p', null, syncSummary(result.sync))] : null,
-        result ? [h('h2', null, 'Result'), h('pre', null, JSON.stringify(result, null, 2))] : null,
+        h('p', null, statusBadge(j), ' ', progressCell(j)),
+        j.error ? h('div', { class: 'notice error' }, j.error) : null,
+        fields([
+          ['project', project],
+          ['trigger', j.event ?? '—'],
+          superseded ? ['trained by', h('a', { href: `#/jobs/${enc(superseded)}`, class: 'mono' }, superseded)] : null,
+          ['created', when(j.createdAt) || '—'],
+          ['started', when(j.startedAt) || '—'],
+          ['finished', when(j.finishedAt) || '—'],
+          ['duration', duration(j.durationMs) || '—'],
+          ['attempts', fmt(j.attempts)],
+          ['version', j.version ? h('span', { class: 'mono' }, j.version) : '—'],
+        ].filter(Boolean)),
+        j.result?.sync ? [h('h2', null, 'Sync from Label Studio'), h('p', null, syncSummary(j.result.sync))] : null,
+        metrics && typeof metrics === 'object' ? [h('h2', null, 'Metrics'), kv(metrics)] : null,
+        h('details', null, h('summary', null, 'the job record as JSON'), h('pre', null, JSON.stringify(j, null, 2))),
       ];
     });
   };
@@ -426,6 +431,9 @@ async function header() {
 }
 
 window.addEventListener('hashchange', route);
+window.addEventListener('resize', () => {
+  for (const el of document.querySelectorAll('.chart')) el.uplot?.setSize({ width: Math.max(320, el.clientWidth), height: 220 });
+});
 setInterval(tick, POLL_MS);
 route();
 header();

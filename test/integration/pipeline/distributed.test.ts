@@ -60,6 +60,8 @@ function distributedEnv(extra: Record<string, string> = {}): Record<string, stri
     TRAIN_MIN_ANNOTATIONS: '1000',
     TRAIN_LOCK_MS: String(LOCK_MS),
     TRAIN_CONCURRENCY: '1',
+    // Slow fits would space follow-up runs by seconds; these tests are about processes, not the cost bound.
+    TRAIN_SPACING_FACTOR: '0',
     ...extra,
   };
 }

@@ -147,6 +147,11 @@ export class Backend {
     while (Date.now() < deadline) {
       last = await this.job(id);
       if (last.status === 200 && (last.body.status === 'completed' || last.body.status === 'failed')) return last.body;
+      // Folded into a newer request before it ran (distributed mode): follow the job that trains its data.
+      if (last.status === 200 && last.body.status === 'superseded') {
+        id = last.body.supersededBy;
+        continue;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`job ${id} did not finish within ${timeoutMs} ms; last answer: ${last?.status} ${last?.text}`);

@@ -4,7 +4,7 @@ import { generateSynthetic, PRESETS } from '../../../bench/accuracy/synthetic.js
 import { ArtifactError, encodeArtifact, loadClassifier, validateArtifact } from '../../../models/text-classifier/lib/artifact.js';
 import { compactWeights } from '../../../models/text-classifier/lib/compact.js';
 import { trainTextClassifier, type TrainTextClassifierInput } from '../../../models/text-classifier/lib/index.js';
-import { decodeModel, encodeModel, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
+import { decodeModel, encodeModel, readFloatTensor, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
 import { FIXTURE_LABELS, FIXTURE_PROBE_TEXTS, fixtureTrainingSet } from './fixtures/dense-v1-data.js';
 import { TRICKY_TEXTS, maxAbsDiff, randomFloats } from './helpers.js';
 
@@ -88,11 +88,29 @@ describe('dense artifacts from before the compact layout', () => {
     expect(maxAbsDiff(await probsOf(old, FIXTURE_PROBE_TEXTS), recorded)).toBeLessThanOrEqual(1e-6);
   });
 
-  it('are what the dense exporter still writes, byte for byte; the compact one scores the same', async () => {
+  it('are what the dense exporter still writes from the same weights, byte for byte', () => {
+    const meta = validateArtifact(old);
+    const model = decodeModel(old);
+    const tensor = (name: string) => readFloatTensor(model.graph!.initializer!.find((t) => t.name === name)!);
+    const again = encodeArtifact({
+      labels: meta.labels,
+      mode: meta.mode,
+      featurizer: meta.featurizer,
+      W: tensor('W'),
+      b: tensor('b'),
+      idf: tensor('idf'),
+      threshold: meta.threshold,
+      maxTextChars: meta.maxTextChars,
+      ...(meta.metrics ? { metrics: meta.metrics } : {}),
+      extra: meta.extra,
+      layout: 'dense',
+    });
+    expect(Buffer.from(again).equals(Buffer.from(old))).toBe(true);
+  });
+
+  it('train again into a compact artifact that scores the same', async () => {
     const { texts, targets } = fixtureTrainingSet();
     const input = { texts, targets, labels: FIXTURE_LABELS, mode: 'single' as const, bits: 10, metadata: { project: 'fixture' } };
-    const dense = await trainTextClassifier({ ...input, layout: 'dense' });
-    expect(Buffer.from(dense.artifact).equals(Buffer.from(old))).toBe(true);
     const compact = await trainTextClassifier(input);
     expect(compact.metadata.layout).toBe('compact');
     expect(maxAbsDiff(await probsOf(compact.artifact, FIXTURE_PROBE_TEXTS), recorded)).toBeLessThanOrEqual(1e-4);
@@ -113,6 +131,21 @@ describe('compactWeights', () => {
     const c = compactWeights(new Float32Array([0, 7, 0, 0]), new Float32Array([1, 1, 1, 1]), 1);
     expect(Array.from(c.buckets)).toEqual([1]);
     expect(Array.from(c.idf)).toEqual([1, 1]);
+  });
+
+  it('writes a model that keeps no bucket at all (all zero), and it loads and scores the bias', async () => {
+    const bits = 12;
+    const artifact = encodeArtifact({
+      labels: ['a', 'b'],
+      mode: 'single',
+      featurizer: { bits, ngramOrder: 2, hashSeed: 0 },
+      W: new Float32Array(2 ** bits * 2),
+      b: new Float32Array([1, 0]),
+      idf: new Float32Array(2 ** bits),
+    });
+    expect(validateArtifact(artifact)).toMatchObject({ layout: 'compact', rows: 1 });
+    const probs = await probsOf(artifact, ['hello world', '']);
+    expect(maxAbsDiff(probs, [0.7310586, 0.2689414, 0.7310586, 0.2689414])).toBeLessThan(1e-6);
   });
 
   it('falls back to the dense file when a model uses (nearly) every bucket', () => {
