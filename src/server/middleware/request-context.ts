@@ -7,7 +7,6 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ServerMetrics } from '../metrics.js';
 
-const QUIET_ROUTES = new Set(['/health', '/', '/metrics']);
 const idPrefix = crypto.randomBytes(3).toString('hex');
 let sequence = 0;
 
@@ -26,7 +25,7 @@ export function requestContext(log: Logger, metrics: ServerMetrics): RequestHand
       // The matched route pattern keeps label cardinality bounded (never the raw URL).
       const route = req.route?.path ? String(req.route.path) : 'unmatched';
       metrics.observeRequest(req.method, route, res.statusCode, ms / 1000);
-      const level = res.statusCode >= 500 ? 'error' : QUIET_ROUTES.has(req.path) ? 'debug' : 'info';
+      const level = res.statusCode >= 500 ? 'error' : isQuietRead(req.method, res.statusCode) ? 'debug' : 'info';
       // Built only when it will be written: at LOG_LEVEL=warn a busy /predict skips it entirely.
       if (!accessLog.isLevelEnabled(level)) return;
       const line = { reqId: id, method: req.method, route, status: res.statusCode, ms: Math.round(ms * 100) / 100 };
@@ -34,4 +33,12 @@ export function requestContext(log: Logger, metrics: ServerMetrics): RequestHand
     });
     next();
   };
+}
+
+/**
+ * Successful reads (health probes, Prometheus, the console polling every second, Label Studio's version
+ * picker) log at debug: at info they would bury the lines that change something (setup, predict, webhook).
+ */
+function isQuietRead(method: string, status: number): boolean {
+  return (method === 'GET' || method === 'HEAD') && status < 400;
 }

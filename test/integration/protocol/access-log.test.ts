@@ -1,6 +1,6 @@
 /**
  * The access log: one line per request with id, method, route pattern, status and duration, at the level
- * the request deserves (info; debug for /health and /metrics; error for a 5xx), and none at all when that
+ * the request deserves (info; debug for a successful read such as /health, /metrics or the console's polling; error for a 5xx), and none at all when that
  * level is off. The request-duration histogram counts every request whatever the log level.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,14 +71,21 @@ describe('access log at LOG_LEVEL=info', () => {
     await expect.poll(() => lines().find((l) => l.reqId === id)).toMatchObject({ level: 50, msg: 'request failed', route: '/predict', status: 500 });
   });
 
-  it('keeps /health at debug level, so it writes nothing at info', async () => {
-    const res = await getJson(`${server.url}/health`);
+  it.each(['/health', '/metrics', '/jobs', '/projects', '/versions'])('keeps a successful GET %s at debug level, so it writes nothing at info', async (path) => {
+    const res = await getJson(`${server.url}${path}`);
     expect(res.status).toBe(200);
     const id = res.headers.get('x-request-id');
-    // A request sent after it is logged, so the /health line had its chance to appear first.
+    // A request sent after it is logged, so the read's line had its chance to appear first.
     const after = await postJson(`${server.url}/predict`, fixture('predict-batch.json'));
     await expect.poll(() => lines().some((l) => l.reqId === after.headers.get('x-request-id'))).toBe(true);
     expect(lines().filter((l) => l.reqId === id)).toEqual([]);
+  });
+
+  it('logs a refused read at info level', async () => {
+    const res = await getJson(`${server.url}/jobs/no-such-job`);
+    expect(res.status).toBe(404);
+    const id = res.headers.get('x-request-id');
+    await expect.poll(() => lines().find((l) => l.reqId === id)).toMatchObject({ level: 30, msg: 'request', status: 404 });
   });
 });
 
