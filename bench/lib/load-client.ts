@@ -3,7 +3,9 @@
  * would be, in its own process so that its event loop is neither the server's nor the orchestrator's.
  *
  * Lines [0, pacedCount) of the bodies file go out open loop at `rate` per second (each when it is due,
- * whatever the answers do; latency counts from when it was due, so a sender falling behind shows). Once
+ * whatever the answers do). Latency counts from the moment `fetch` is called; the client's own lateness
+ * (due → called: its event loop or its share of a busy CPU) is reported beside it, and latency from the due
+ * time too. Once
  * every paced answer is in, the server's /metrics is scraped (the boundary between the two phases of the
  * server's histogram), then the next `floodCount` lines go out as fast as `senders` concurrent senders go
  * (closed loop, latency from send). Latency is what the client sees: connect, send, server, read.
@@ -45,9 +47,12 @@ export interface PhaseResult {
   endedAt: number;
   durationS: number;
   eventsPerSec: number;
+  /** fetch called → answer read */
   latencyMs: Quantiles;
   /** paced only: the client's own lateness in sending (due → fetch called) */
   scheduleLagMs?: Quantiles;
+  /** paced only: due → answer read (includes the client's lateness) */
+  latencyFromDueMs?: Quantiles;
   jobIds: string[];
 }
 
@@ -68,6 +73,7 @@ const epochMs = (t: number) => Math.round(performance.timeOrigin + t);
 
 class Phase {
   readonly latencies: number[] = [];
+  readonly fromDue: number[] = [];
   readonly statuses: Record<string, number> = {};
   readonly jobIds = new Set<string>();
   errors = 0;
@@ -76,13 +82,16 @@ class Phase {
 
   constructor(private readonly url: string) {}
 
-  /** Sends one body; latency counts from `from` (the due time when paced, the send time when flooding). */
-  async send(body: string, from = performance.now()): Promise<void> {
+  /** Sends one body; `due` (paced) also records the latency from when it was due. */
+  async send(body: string, due?: number): Promise<void> {
     this.sent++;
+    const start = performance.now();
     try {
       const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const text = await res.text();
-      this.latencies.push(performance.now() - from);
+      const end = performance.now();
+      this.latencies.push(end - start);
+      if (due !== undefined) this.fromDue.push(end - due);
       this.statuses[res.status] = (this.statuses[res.status] ?? 0) + 1;
       const job = /"job":"([^"]+)"/.exec(text)?.[1];
       if (job) this.jobIds.add(job);
@@ -134,7 +143,7 @@ async function paced(url: string, bodies: string[], rate: number): Promise<Phase
     setTimeout(tick, 20);
   });
   await Promise.all(inflight);
-  return phase.result({ scheduleLagMs: quantiles(lag) });
+  return phase.result({ scheduleLagMs: quantiles(lag), latencyFromDueMs: quantiles(phase.fromDue) });
 }
 
 async function flood(url: string, bodies: string[], senders: number): Promise<PhaseResult> {

@@ -33,6 +33,8 @@ interface Running {
 
 interface PooledThread {
   worker: Worker;
+  /** Claimed by a `run` (set in the same tick as the claim, so two concurrent runs never share a thread). */
+  claimed: boolean;
   running: Running | undefined;
 }
 
@@ -55,6 +57,7 @@ export class TrainingThreadPool {
       thread.worker.postMessage({ type: 'run', job } satisfies ToThread);
     }).finally(() => {
       thread.running = undefined;
+      thread.claimed = false;
       this.waiting.shift()?.();
     });
   }
@@ -75,16 +78,20 @@ export class TrainingThreadPool {
   private async acquire(): Promise<PooledThread> {
     for (;;) {
       if (this.closed) throw new Error('training pool is closed');
-      const free = this.threads.find((t) => !t.running);
-      if (free) return free;
-      if (this.threads.length < this.config.training.concurrency) return this.spawn();
+      // Claimed here, not when the job is posted: `run` posts after an await, and a second `run` in between
+      // would otherwise take the same thread, and the first job's answer would be dropped as not its own.
+      const free = this.threads.find((t) => !t.claimed) ?? (this.threads.length < this.config.training.concurrency ? this.spawn() : undefined);
+      if (free) {
+        free.claimed = true;
+        return free;
+      }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
   private spawn(): PooledThread {
     const entry = workerEntry(new URL('./training-thread.js', import.meta.url), { config: this.config });
-    const thread: PooledThread = { worker: new Worker(entry.filename, { workerData: entry.workerData }), running: undefined };
+    const thread: PooledThread = { worker: new Worker(entry.filename, { workerData: entry.workerData }), claimed: false, running: undefined };
     thread.worker.on('message', (msg: FromThread) => {
       if (msg.type === 'announce') {
         this.announce(msg.projectId, msg.version).then(

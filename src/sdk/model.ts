@@ -105,8 +105,9 @@ export abstract class Model {
   abstract predict(tasks: Task[], context: PredictContext, params: PredictParams): PredictOutput | Promise<PredictOutput>;
 
   /**
-   * Train. Runs in a training worker, never in an HTTP request. `data` is the triggering webhook
-   * payload (the latest one when a burst was coalesced); `ctx.examples` is the stored training data.
+   * Train. Runs in a training worker, never in an HTTP request. `data` is what the triggering webhook said
+   * (the latest one when a burst was coalesced): its action, the project's id, title, label config and
+   * counters, annotation and task ids; never its secrets. `ctx.examples` is the stored training data.
    * Return `{ artifact, metrics }` to publish a new version. A throw fails the attempt and the job is
    * retried with backoff, unless it is a NonRetryableError (retrying cannot help): then it fails at once.
    * The default does nothing: a model without training simply keeps its version.
