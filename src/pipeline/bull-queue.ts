@@ -4,7 +4,7 @@
  * `delay` (debounce) + `deduplication: { id: project, keepLastIfActive: true, replace: true }`.
  * Any number of processes may call `request`; any number may run `startWorker`.
  */
-import { Job, Queue, QueueEvents, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
+import { DelayedError, Job, Queue, QueueEvents, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isNonRetryableError } from '../sdk/errors.js';
@@ -299,8 +299,8 @@ export class BullTrainingQueue implements TrainingQueue {
     // a killed process stops renewing, the job stalls and another worker picks it up.
     this.worker = new Worker<JobData, TrainingOutcome>(
       QUEUE_NAME,
-      async (job) => {
-        await this.holdUntilSpaced(job);
+      async (job, token) => {
+        await this.holdUntilSpaced(job, token);
         const started = Date.now();
         try {
           return await processor(
@@ -331,17 +331,16 @@ export class BullTrainingQueue implements TrainingQueue {
 
   /**
    * A job that became due before the project's spacing has passed (a follow-up, whose delay BullMQ counts
-   * from the end of the run before it; a retry) waits here, holding its lock, until then. Moving it back to
-   * the delayed set instead (moveToDelayed + DelayedError) can leave a job with a stored follow-up active
-   * for ever under BullMQ's keepLastIfActive deduplication, which stalled the project's trainings for good
-   * under load. The wait is bounded by the spacing (TRAIN_SPACING_FACTOR × the last run's duration).
+   * from the end of the run before it; a retry) goes back to the delayed set until then, without using an
+   * attempt. New requests meanwhile replace it as they replace any delayed job.
    */
-  private async holdUntilSpaced(job: Job<JobData, TrainingOutcome>): Promise<void> {
+  private async holdUntilSpaced(job: Job<JobData, TrainingOutcome>, token: string | undefined): Promise<void> {
     if (job.data.unspaced || this.schedule.spacingFactor <= 0) return;
     // Unreadable (a Redis hiccup): train now rather than fail an attempt over a cost bound.
     const until = Number((await this.producer.get(spacingKey(job.data.projectId)).catch(() => null)) ?? 0);
-    const wait = until - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (until <= Date.now()) return;
+    await job.moveToDelayed(until, token);
+    throw new DelayedError();
   }
 
   /** Remembers when the project's next spaced training may start; the key expires once that time has passed. */
