@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { annotationCreated, setupBody, type ProjectCounters } from './lib/labelstudio.js';
+import { annotationCreated, setupBody, type ProjectCounters, writeWarmupEvents } from './lib/labelstudio.js';
 import { ran, waitForJobs } from './lib/jobs.js';
 import { runLoadClient } from './lib/load-client-process.js';
 import { printReport, type ModeResult } from './lib/load-report.js';
@@ -112,19 +112,9 @@ const bodiesFile = path.join(tmp, 'events.ndjson');
   }
   fs.writeFileSync(bodiesFile, lines.join('\n') + '\n');
 }
-// ---- warm-up events for other projects (not measured; too few finished tasks to train): the server's first
-// compilations after its start are not counted in the paced percentiles.
+// ---- warm-up events for projects that are not measured (ids after the measured ones).
 const warmupFile = path.join(tmp, 'warmup.ndjson');
-{
-  const next = textGenerator(7);
-  const lines: string[] = [];
-  for (let i = 0; i < cfg.warmupEvents; i++) {
-    const projectId = 101 + cfg.projects + (i % cfg.projects);
-    const seq = Math.floor(i / cfg.projects) + 1;
-    lines.push(JSON.stringify(annotationCreated({ projectId, taskId: projectId * 100_000 + seq, annotationId: 9_000_000 + i, seq, item: next() }, { taskNumber: 1000, finished: seq, minAnnotationsToStartTraining: 1000 })));
-  }
-  fs.writeFileSync(warmupFile, lines.join('\n') + '\n');
-}
+writeWarmupEvents(warmupFile, cfg.warmupEvents, 101 + cfg.projects, cfg.projects);
 // ---- held-out texts: the same generator (same label signal), another seed, never sent as annotations.
 const heldOut: LabelledText[] = (() => {
   const next = textGenerator(4242);

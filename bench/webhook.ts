@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { annotationCreated, setupBody } from './lib/labelstudio.js';
+import { annotationCreated, setupBody, writeWarmupEvents } from './lib/labelstudio.js';
 import { ran, waitForJobs } from './lib/jobs.js';
 import { diff, scrapeRoute, summarize } from './lib/metrics.js';
 import { runPaced, type PacedResult } from './lib/paced.js';
@@ -102,22 +102,9 @@ const eventLines: string[] = [];
   }
   fs.writeFileSync(bodiesFile, out.join('\n') + '\n');
 }
-// ---- the warm-up events: the same shape, for projects that are not measured (ids after the measured ones).
+// ---- warm-up events for projects that are not measured (ids after the measured ones).
 const warmupFile = path.join(tmp, 'warmup.ndjson');
-{
-  const next = textGenerator(7);
-  const lines: string[] = [];
-  for (let i = 0; i < cfg.warmupEvents; i++) {
-    const projectId = 101 + cfg.projects + (i % cfg.projects);
-    const seq = Math.floor(i / cfg.projects) + 1;
-    const event = annotationCreated(
-      { projectId, taskId: projectId * 100_000 + seq, annotationId: 9_000_000 + i, seq, item: next() },
-      { taskNumber: 1000, finished: seq, minAnnotationsToStartTraining: 1000 },
-    );
-    lines.push(JSON.stringify(event));
-  }
-  fs.writeFileSync(warmupFile, lines.join('\n') + '\n');
-}
+writeWarmupEvents(warmupFile, cfg.warmupEvents, 101 + cfg.projects, cfg.projects);
 const warmUp = (url: string, pid: number) =>
   cfg.warmupEvents > 0 ? runPaced({ url, path: '/webhook', bodiesFile: warmupFile, start: 0, count: cfg.warmupEvents, rate: cfg.rate, connections: cfg.connections }, pid) : undefined;
 const bodyBytes = fs.statSync(bodiesFile).size / cfg.events;

@@ -2,7 +2,8 @@
  * Label Studio-shaped request bodies for the benches (docs/protocol.md: Setup, Predict, Webhook payloads):
  * full project object with the counters inside `project`, full `task` object, ~3 KB per webhook event.
  */
-import { CHOICES, type LabelledText } from './texts.js';
+import fs from 'node:fs';
+import { CHOICES, textGenerator, type LabelledText } from './texts.js';
 
 export const LABEL_CONFIG =
   '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text" choice="single">' +
@@ -207,4 +208,24 @@ export function predictBody(projectId: number, tasks: Array<{ id: number; text: 
     label_config: LABEL_CONFIG,
     params: { login: null, password: null, context: null },
   };
+}
+
+/**
+ * Warm-up webhook events, one JSON body a line, for `projects` projects from `firstProjectId` on: projects the
+ * bench does not measure, with too few finished tasks to train. The server's first compilations after its
+ * start then stay out of the measured percentiles.
+ */
+export function writeWarmupEvents(file: string, count: number, firstProjectId: number, projects: number): void {
+  const next = textGenerator(7);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const projectId = firstProjectId + (i % projects);
+    const seq = Math.floor(i / projects) + 1;
+    const event = annotationCreated(
+      { projectId, taskId: projectId * 100_000 + seq, annotationId: 9_000_000 + i, seq, item: next() },
+      { taskNumber: 1000, finished: seq, minAnnotationsToStartTraining: 1000 },
+    );
+    lines.push(JSON.stringify(event));
+  }
+  fs.writeFileSync(file, lines.join('\n') + '\n');
 }
