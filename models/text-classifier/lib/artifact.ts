@@ -18,13 +18,14 @@ import {
   OPSET_MS,
   TOKEN_PATTERN,
   buildTextClassifierGraph,
+  withRemapTable,
   type ClassifierMode,
   type FeaturizerOptions,
   type NgramOrder,
 } from './graph.js';
 import { planBatches, type BatchLimits } from './featurizer.js';
 import { argmaxRow } from './metrics.js';
-import { DataType, MS_DOMAIN, decodeModel, readInt32RawTensor, tensorElementCount, type ModelProto, type TensorProto } from './onnx-builder.js';
+import { DataType, MS_DOMAIN, decodeModel, encodeModel, readInt32RawTensor, tensorElementCount, type ModelProto, type TensorProto } from './onnx-builder.js';
 import { createSession } from './session.js';
 import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
 
@@ -341,7 +342,7 @@ const SMOKE_INPUT = ['', 'smoke test: does this model load and score?'];
 
 async function createCheckedSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
   try {
-    return await createSession(bytes);
+    return await createSession(encodeModel(withRemapTable(decodeModel(bytes))));
   } catch (error) {
     throw new ArtifactError('session', `onnxruntime rejected the model: ${(error as Error).message}`, { cause: error });
   }

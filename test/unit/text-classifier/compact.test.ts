@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { generateSynthetic, PRESETS } from '../../../bench/accuracy/synthetic.js';
 import { ArtifactError, encodeArtifact, loadClassifier, validateArtifact } from '../../../models/text-classifier/lib/artifact.js';
 import { compactWeights } from '../../../models/text-classifier/lib/compact.js';
+import { withRemapTable } from '../../../models/text-classifier/lib/graph.js';
 import { trainTextClassifier, type TrainTextClassifierInput } from '../../../models/text-classifier/lib/index.js';
-import { decodeModel, encodeModel, readFloatTensor, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
+import { decodeModel, encodeModel, readFloatTensor, readInt32RawTensor, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
 import { FIXTURE_LABELS, FIXTURE_PROBE_TEXTS, fixtureTrainingSet } from './fixtures/dense-v1-data.js';
 import { TRICKY_TEXTS, maxAbsDiff, randomFloats } from './helpers.js';
 
@@ -75,6 +76,29 @@ describe('compact artifacts', () => {
     expect(dense.memoryBytes).toBeGreaterThan(4 * 2 ** 20);
     expect(compact.memoryBytes).toBeLessThan(dense.memoryBytes / 2);
     await Promise.all([dense.release(), compact.release()]);
+  });
+});
+
+describe('the remap table at serving time', () => {
+  it('is one initializer with the graph\'s values, not nodes that rebuild it on every run', async () => {
+    const ds = generateSynthetic(PRESETS.threeClass(400, 43));
+    const trained = await trainTextClassifier({ texts: ds.texts, targets: ds.targets as number[], labels: ds.labels, mode: 'single' });
+    const stored = decodeModel(trained.artifact);
+    expect(stored.graph!.node!.some((n) => n.opType === 'ScatterElements')).toBe(true);
+    const served = withRemapTable(decodeModel(trained.artifact));
+    const ops = served.graph!.node!.map((n) => n.opType);
+    expect(ops).not.toContain('ScatterElements');
+    expect(ops).not.toContain('ConstantOfShape');
+    const remap = served.graph!.initializer!.find((t) => t.name === 'remap')!;
+    const kept = stored.graph!.initializer!.find((t) => t.name === 'kept_buckets')!;
+    const buckets = readInt32RawTensor(kept);
+    const table = new Int16Array(Uint8Array.from(remap.rawData!).buffer);
+    expect(table.length).toBe(2 ** 18);
+    buckets.forEach((bucket, row) => expect(table[bucket]).toBe(row));
+    expect(table.filter((row) => row === buckets.length).length).toBe(2 ** 18 - buckets.length);
+    // A dense model has no table to build and comes back as it was.
+    const dense = await trainTextClassifier({ texts: ds.texts, targets: ds.targets as number[], labels: ds.labels, mode: 'single', layout: 'dense' });
+    expect(encodeModel(withRemapTable(decodeModel(dense.artifact)))).toEqual(encodeModel(decodeModel(dense.artifact)));
   });
 });
 
