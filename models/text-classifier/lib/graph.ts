@@ -195,9 +195,9 @@ export const INT16_REMAP_ROWS = 2 ** 15;
 
 /**
  * Compact layout: bucket → row through a dense table remap[2^bits] (kept bucket k → k, every other
- * bucket → K), built inside the graph from the K kept ids. Its inputs are all constants, so onnxruntime
- * folds it into one initializer when the session is created: the file stores 4 bytes per kept bucket,
- * serving does one Gather per n-gram. The table is int16 while K + 1 fits (Gather then needs a Cast of
+ * bucket → K), built inside the graph from the K kept ids: the file stores 4 bytes per kept bucket.
+ * onnxruntime does not fold these nodes, so serving loads the graph through `withRemapTable` (the table
+ * as an initializer) and does one Gather per n-gram. The table is int16 while K + 1 fits (Gather then needs a Cast of
  * the looked-up rows, which are few). An ai.onnx.ml LabelEncoder map measured ~200 bytes of RSS per key,
  * and its int64 attributes cost ~1 µs per key to encode and decode in protobufjs.
  */
