@@ -37,7 +37,7 @@ import { startApiServer, startMinimalExpress, startWorker, type RunningProcess }
 import { bytesBetween, keysIn, redisTraffic } from './lib/redis-traffic.js';
 import { textGenerator, type LabelledText } from './lib/texts.js';
 import { heldOutAccuracy, projectStats, staleAnnotations, staleSeconds, startTrainingAll } from './lib/training-probe.js';
-import { REPO_ROOT, machineInfo, mapLimit, mustJson, round, waitForQuiet, writeResult } from './lib/util.js';
+import { errorLines, machineInfo, mapLimit, mustJson, round, waitForQuiet, writeResult } from './lib/util.js';
 import { versionGaps, watchVersions } from './lib/version-watch.js';
 import { startRedisServer, type RedisServerProcess } from '../test/support/processes.js';
 
@@ -88,7 +88,9 @@ const cfg = {
 };
 for (const m of cfg.modes) if (m !== 'embedded' && m !== 'redis') throw new Error(`--modes: unknown mode ${m} (embedded, redis)`);
 const floodCount = cfg.events - cfg.pacedCount;
-const maxWaitMs = args['max-wait-ms'] ? Number(args['max-wait-ms']) : cfg.serverEnv.TRAIN_MAX_WAIT_MS ? Number(cfg.serverEnv.TRAIN_MAX_WAIT_MS) : defaultMaxWaitMs();
+// The server's own default, from its config schema (a checkout from before the setting has none: null).
+const defaultMaxWaitMs = ((await import('../src/config.js')).loadConfig({}).training as { maxWaitMs?: number }).maxWaitMs ?? null;
+const maxWaitMs = args['max-wait-ms'] ? Number(args['max-wait-ms']) : cfg.serverEnv.TRAIN_MAX_WAIT_MS ? Number(cfg.serverEnv.TRAIN_MAX_WAIT_MS) : defaultMaxWaitMs;
 const TARGETS = { redisPacedP99VsEmbedded: 1.5, redisFloodVsEmbedded: 0.8, redisBytesPerEventKB: 20, embeddedPacedP99VsExpress: 3, freshAfterStartS: 3, accuracyDelta: 0.01 };
 
 // The machine is shared: before each measured load, wait this long at most for other work to calm down.
@@ -267,28 +269,7 @@ async function backendRun(mode: 'embedded' | 'redis'): Promise<ModeResult> {
 }
 
 /** TRAIN_MAX_WAIT_MS's default in the tree being measured (none before bounded staleness existed). */
-function defaultMaxWaitMs(): number | null {
-  const source = fs.readFileSync(path.join(REPO_ROOT, 'src/config.ts'), 'utf8');
-  const m = /TRAIN_MAX_WAIT_MS:\s*\w+\(\s*([\d_]+(?:\s*\*\s*[\d_]+)*)\s*\)/.exec(source);
-  return m ? m[1]!.split('*').reduce((p, f) => p * Number(f.trim().replace(/_/g, '')), 1) : null;
-}
 
-/** pino warn/error/fatal lines (level ≥ 40) of a log, counted by message. */
-function errorLines(logFile: string): string[] {
-  const counts = new Map<string, number>();
-  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-    if (!/"level":(40|50|60)/.test(line)) continue;
-    let key = line.slice(0, 300);
-    try {
-      const j = JSON.parse(line) as { msg?: string; err?: string | { message?: string } };
-      key = `${j.msg}${j.err ? `: ${typeof j.err === 'string' ? j.err : j.err.message}` : ''}`;
-    } catch {
-      // not JSON: keep the raw line
-    }
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => `${n} × ${k}`);
-}
 
 // ---- report
 const baseline = args.baseline ? (JSON.parse(fs.readFileSync(args.baseline, 'utf8')) as { results: ModeResult[] }) : undefined;

@@ -27,7 +27,7 @@ import { runPaced, type PacedResult } from './lib/paced.js';
 import { startApiServer, startMinimalExpress } from './lib/processes.js';
 import { startRedisServer, type RedisServerProcess } from '../test/support/processes.js';
 import { textGenerator } from './lib/texts.js';
-import { fmtOther, pctOfCore, machineInfo, mapLimit, mustJson, printTable, round, sleep, writeResult, type CpuBefore, type CpuDuring } from './lib/util.js';
+import { errorLines, fmtOther, pctOfCore, machineInfo, mapLimit, mustJson, printTable, round, sleep, writeResult, type CpuBefore, type CpuDuring } from './lib/util.js';
 import { linesSent, requireWrk, runWrk, type WrkResult } from './lib/wrk.js';
 
 // `--realistic`: the built-in text classifier, the default policy, paced then flood, trainings (bench/load.ts).
@@ -294,23 +294,6 @@ async function redeliver(baseUrl: string, lines: number[]): Promise<{ ok: number
   return { ok, jobIds };
 }
 
-/** pino warn/error/fatal lines (level ≥ 40) of a server log, counted by message. */
-function errorLines(logFile: string): string[] {
-  const counts = new Map<string, number>();
-  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-    if (!/"level":(40|50|60)/.test(line)) continue;
-    let key = line.slice(0, 300);
-    try {
-      const j = JSON.parse(line) as { msg?: string; err?: string | { message?: string; stack?: string }; status?: number };
-      const err = typeof j.err === 'string' ? j.err : j.err ? `${j.err.message} (${j.err.stack?.split('\n')[1]?.trim() ?? ''})` : undefined;
-      key = err ? `${j.msg}: ${err}` : `${j.msg} ${j.status ?? ''}`;
-    } catch {
-      // not JSON: keep the raw line
-    }
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => `${n} × ${k}`);
-}
 
 // ---- report
 for (const r of results) {

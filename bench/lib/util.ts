@@ -217,3 +217,21 @@ export const fmtOther = (before: CpuBefore | null | undefined, during: CpuDuring
 
 /** A share of the whole machine as "% of one core" (200% = both cores of a 2-core box). */
 export const pctOfCore = (share: number) => `${Math.round(share * os.availableParallelism() * 100)}%`;
+
+/** pino warn/error/fatal lines (level ≥ 40) of a server log, counted by message (with the first stack frame). */
+export function errorLines(logFile: string): string[] {
+  const counts = new Map<string, number>();
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!/"level":(40|50|60)/.test(line)) continue;
+    let key = line.slice(0, 300);
+    try {
+      const j = JSON.parse(line) as { msg?: string; err?: string | { message?: string; stack?: string }; status?: number };
+      const err = typeof j.err === 'string' ? j.err : j.err ? `${j.err.message} (${j.err.stack?.split('\n')[1]?.trim() ?? ''})` : undefined;
+      key = err ? `${j.msg}: ${err}` : `${j.msg} ${j.status ?? ''}`;
+    } catch {
+      // not JSON: keep the raw line
+    }
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${n} × ${k}`);
+}
