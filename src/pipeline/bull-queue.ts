@@ -230,7 +230,16 @@ export class BullTrainingQueue implements TrainingQueue {
 
   private async record(id: string): Promise<JobRecord | undefined> {
     const job = await Job.fromId<JobData, TrainingOutcome>(this.queue, id);
-    return job ? toRecord(job, await job.getState()) : undefined;
+    if (!job) return undefined;
+    const state = await job.getState();
+    // The job may finish between the two reads: a finished state with no finish time comes from a snapshot
+    // taken before it, so read the job again (BullMQ writes both in one script) rather than report a
+    // "completed" job without its version.
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+      const finished = await Job.fromId<JobData, TrainingOutcome>(this.queue, id);
+      return finished ? toRecord(finished, state) : undefined;
+    }
+    return toRecord(job, state);
   }
 
   /** The id BullMQ stored for the follow-up of a running job (keepLastIfActive), if any. */
