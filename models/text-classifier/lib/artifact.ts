@@ -9,6 +9,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
+import { ModelArtifactError, intString, jsonString, labelsSchema, type ArtifactErrorCode } from '../../shared/artifact-metadata.js';
 import { compactWeights, servedBytes, weightBytes } from './compact.js';
 import {
   MAX_BITS,
@@ -17,7 +18,10 @@ import {
   OPSET_AI_ONNX,
   OPSET_MS,
   TOKEN_PATTERN,
+  MAX_CHAR_ORDER,
+  MAX_CHAR_PREFIX,
   buildTextClassifierGraph,
+  featureColumns,
   withRemapTable,
   type ClassifierMode,
   type FeaturizerOptions,
@@ -30,22 +34,22 @@ import { createSession } from './session.js';
 import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
 
 export const ARTIFACT_FORMAT = 'ls-ml-backend.text-classifier';
-/** 1: dense W[2^bits, C] (still served); 2: compact, only the buckets the model uses (compact.ts). */
-export const ARTIFACT_FORMAT_VERSION = 2;
+/**
+ * 1: dense W[2^bits, C], words only (still served); 2: compact, only the buckets the model uses
+ * (compact.ts), words only; 3: with a character n-gram block (graph.ts), dense or compact. A words-only
+ * model is still written as 1 or 2, so older servers keep reading everything they can serve.
+ */
+export const ARTIFACT_FORMAT_VERSION = 3;
 const DENSE_FORMAT_VERSION = 1;
+const COMPACT_FORMAT_VERSION = 2;
 
 export type ArtifactLayout = 'dense' | 'compact';
 
-export type ArtifactErrorCode = 'decode' | 'metadata' | 'structure' | 'session' | 'smoke';
+export type { ArtifactErrorCode };
 
-export class ArtifactError extends Error {
-  constructor(
-    readonly code: ArtifactErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`invalid text-classifier artifact (${code}): ${message}`, options);
-    this.name = 'ArtifactError';
+export class ArtifactError extends ModelArtifactError {
+  constructor(code: ArtifactErrorCode, message: string, options?: { cause?: unknown }) {
+    super('text-classifier', code, message, options);
   }
 }
 
@@ -63,34 +67,24 @@ const KEYS = {
   metrics: 'metrics',
   maxTextChars: 'max_text_chars',
   keptBuckets: 'kept_buckets',
+  /** format 3: "min-max" orders of the character n-grams, and how many characters they read */
+  charNgrams: 'char_ngrams',
+  charMaxChars: 'char_max_chars',
 } as const;
 const RESERVED = new Set<string>(Object.values(KEYS));
 
-const intString = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a decimal integer')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
 
-const jsonString = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
 
-const labelsSchema = z
-  .array(z.string().min(1))
-  .min(1)
-  .refine((labels) => new Set(labels).size === labels.length, 'labels must be unique');
+
+const charOrders = z
+  .string()
+  .regex(/^\d-\d$/, 'must be "min-max"')
+  .transform((text) => text.split('-').map(Number) as [number, number])
+  .refine(([min, max]) => min >= 1 && min <= max && max <= MAX_CHAR_ORDER, `orders must satisfy 1 ≤ min ≤ max ≤ ${MAX_CHAR_ORDER}`);
 
 const metadataSchema = z.object({
   [KEYS.format]: z.literal(ARTIFACT_FORMAT),
-  [KEYS.formatVersion]: z.enum([String(DENSE_FORMAT_VERSION), String(ARTIFACT_FORMAT_VERSION)]),
+  [KEYS.formatVersion]: z.enum([String(DENSE_FORMAT_VERSION), String(COMPACT_FORMAT_VERSION), String(ARTIFACT_FORMAT_VERSION)]),
   [KEYS.labels]: jsonString(labelsSchema),
   [KEYS.mode]: z.enum(['single', 'multiple']),
   [KEYS.bits]: intString(MIN_BITS, MAX_BITS),
@@ -101,11 +95,18 @@ const metadataSchema = z.object({
   [KEYS.metrics]: jsonString(z.record(z.string(), z.unknown())).optional(),
   // Artifacts from before the limit existed have no entry; they are served with the default.
   [KEYS.maxTextChars]: intString(1, MAX_MAX_TEXT_CHARS).optional(),
-  [KEYS.keptBuckets]: intString(0, 2 ** MAX_BITS).optional(),
-}).refine((m) => (m[KEYS.formatVersion] === String(ARTIFACT_FORMAT_VERSION)) === (m[KEYS.keptBuckets] !== undefined), {
-  message: `"${KEYS.keptBuckets}" is required with format_version ${ARTIFACT_FORMAT_VERSION} and refused with ${DENSE_FORMAT_VERSION}`,
-  path: [KEYS.keptBuckets],
-});
+  [KEYS.keptBuckets]: intString(0, 2 ** (MAX_BITS + 1)).optional(),
+  [KEYS.charNgrams]: charOrders.optional(),
+  [KEYS.charMaxChars]: intString(1, MAX_CHAR_PREFIX).optional(),
+})
+  .refine((m) => m[KEYS.formatVersion] === String(ARTIFACT_FORMAT_VERSION) || (m[KEYS.formatVersion] === String(COMPACT_FORMAT_VERSION)) === (m[KEYS.keptBuckets] !== undefined), {
+    message: `"${KEYS.keptBuckets}" is required with format_version ${COMPACT_FORMAT_VERSION} and refused with ${DENSE_FORMAT_VERSION}`,
+    path: [KEYS.keptBuckets],
+  })
+  .refine((m) => [m[KEYS.charNgrams], m[KEYS.charMaxChars]].every((v) => (v !== undefined) === (m[KEYS.formatVersion] === String(ARTIFACT_FORMAT_VERSION))), {
+    message: `"${KEYS.charNgrams}" and "${KEYS.charMaxChars}" are required with format_version ${ARTIFACT_FORMAT_VERSION} and refused before it`,
+    path: [KEYS.charNgrams],
+  });
 
 export interface ArtifactMetadata {
   labels: string[];
@@ -157,13 +158,15 @@ export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
   const maxTextChars = input.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
   assertMaxTextChars(maxTextChars);
   const C = input.labels.length;
-  const compact = input.layout === 'dense' ? undefined : compactWeights(input.W, input.idf ?? new Float32Array(2 ** input.featurizer.bits).fill(1), C);
+  const columns = featureColumns(input.featurizer);
+  const compact = input.layout === 'dense' ? undefined : compactWeights(input.W, input.idf ?? new Float32Array(columns).fill(1), C);
   const K = compact?.buckets.length ?? 0;
-  const useCompact =
-    compact !== undefined && weightBytes(K + 1, C) + K * REMAP_BYTES_PER_BUCKET < weightBytes(2 ** input.featurizer.bits, C);
+  const useCompact = compact !== undefined && weightBytes(K + 1, C) + K * REMAP_BYTES_PER_BUCKET < weightBytes(columns, C);
+  const chars = input.featurizer.charNgrams;
+  const version = chars ? ARTIFACT_FORMAT_VERSION : useCompact ? COMPACT_FORMAT_VERSION : DENSE_FORMAT_VERSION;
   const metadata: Record<string, string> = {
     [KEYS.format]: ARTIFACT_FORMAT,
-    [KEYS.formatVersion]: String(useCompact ? ARTIFACT_FORMAT_VERSION : DENSE_FORMAT_VERSION),
+    [KEYS.formatVersion]: String(version),
     [KEYS.labels]: JSON.stringify(input.labels),
     [KEYS.mode]: input.mode,
     [KEYS.bits]: String(input.featurizer.bits),
@@ -174,6 +177,7 @@ export function encodeArtifact(input: EncodeArtifactInput): Uint8Array {
     [KEYS.maxTextChars]: String(maxTextChars),
     ...(input.metrics ? { [KEYS.metrics]: JSON.stringify(input.metrics) } : {}),
     ...(useCompact ? { [KEYS.keptBuckets]: String(K) } : {}),
+    ...(chars ? { [KEYS.charNgrams]: `${chars.min}-${chars.max}`, [KEYS.charMaxChars]: String(chars.maxChars) } : {}),
     ...input.extra,
   };
   return buildTextClassifierGraph({
@@ -211,16 +215,24 @@ function metadataFromModel(model: ModelProto): ArtifactMetadata {
   const m = parsed.data;
   const extra = Object.fromEntries(Object.entries(raw).filter(([key]) => !RESERVED.has(key)));
   const kept = m[KEYS.keptBuckets];
+  const orders = m[KEYS.charNgrams];
+  const maxChars = m[KEYS.charMaxChars];
+  const featurizer: FeaturizerOptions = {
+    bits: m[KEYS.bits],
+    ngramOrder: m[KEYS.ngramOrder] as NgramOrder,
+    hashSeed: m[KEYS.hashSeed],
+    ...(orders && maxChars ? { charNgrams: { min: orders[0], max: orders[1], maxChars } } : {}),
+  };
   return {
     labels: m[KEYS.labels],
     mode: m[KEYS.mode],
-    featurizer: { bits: m[KEYS.bits], ngramOrder: m[KEYS.ngramOrder] as NgramOrder, hashSeed: m[KEYS.hashSeed] },
+    featurizer,
     threshold: m[KEYS.threshold],
     tokenPattern: m[KEYS.tokenPattern],
     maxTextChars: m[KEYS.maxTextChars] ?? DEFAULT_MAX_TEXT_CHARS,
     ...(m[KEYS.metrics] ? { metrics: m[KEYS.metrics] } : {}),
     layout: kept === undefined ? 'dense' : 'compact',
-    rows: kept === undefined ? 2 ** m[KEYS.bits] : kept + 1,
+    rows: kept === undefined ? featureColumns(featurizer) : kept + 1,
     extra,
   };
 }
@@ -276,6 +288,9 @@ function assertStructure(model: ModelProto, meta: ArtifactMetadata): void {
   if (meta.layout === 'compact') assertRemap(model, meta);
   const mask = findInitializer(model, 'bucket_mask').int32Data?.[0];
   if (mask !== 2 ** meta.featurizer.bits - 1) structureError(`bucket mask ${mask} does not match bits=${meta.featurizer.bits}`);
+  if (meta.featurizer.charNgrams && Number(findInitializer(model, 'char_offset').int64Data?.[0]) !== 2 ** meta.featurizer.bits) {
+    structureError(`character block offset does not match bits=${meta.featurizer.bits}`);
+  }
   const activation = graph.node?.at(-1)?.opType;
   const expected = meta.mode === 'single' ? 'Softmax' : 'Sigmoid';
   if (activation !== expected) structureError(`mode "${meta.mode}" needs a final ${expected}, graph ends with ${activation}`);
@@ -291,13 +306,14 @@ function assertRemap(model: ModelProto, meta: ArtifactMetadata): void {
   const kept = readInt32RawTensor(keptTensor);
   if (kept.length !== K) structureError(`${NAMES.kept} holds ${kept.length} values, needs ${K}`);
   let previous = -1;
+  const columns = featureColumns(meta.featurizer);
   for (let k = 0; k < K; k++) {
-    if (!(kept[k]! > previous && kept[k]! < 2 ** meta.featurizer.bits)) {
-      structureError(`${NAMES.kept} must be strictly increasing buckets below 2^${meta.featurizer.bits} (entry ${k} is ${kept[k]})`);
+    if (!(kept[k]! > previous && kept[k]! < columns)) {
+      structureError(`${NAMES.kept} must be strictly increasing buckets below ${columns} (entry ${k} is ${kept[k]})`);
     }
     previous = kept[k]!;
   }
-  if (Number(findInitializer(model, 'remap_shape').int64Data?.[0]) !== 2 ** meta.featurizer.bits) structureError('remap table size does not match bits');
+  if (Number(findInitializer(model, 'remap_shape').int64Data?.[0]) !== featureColumns(meta.featurizer)) structureError('remap table size does not match bits');
   if (findInitializer(model, 'kept_count').int32Data?.[0] !== K) structureError(`remap row count does not match kept_buckets=${K}`);
 }
 
@@ -420,7 +436,7 @@ export async function loadClassifier(bytes: Uint8Array, options: LoadOptions = {
     labels: meta.labels,
     mode: meta.mode,
     metadata: meta,
-    memoryBytes: servedBytes({ bits: meta.featurizer.bits, rows: meta.rows, classes: C, compact: meta.layout === 'compact' }),
+    memoryBytes: servedBytes({ columns: featureColumns(meta.featurizer), rows: meta.rows, classes: C, compact: meta.layout === 'compact' }),
     async predict(texts) {
       if (!session) throw new Error('classifier was released');
       for (let i = 0; i < texts.length; i++) if (typeof texts[i] !== 'string') throw new TypeError(`texts[${i}] is not a string`);

@@ -60,7 +60,7 @@ export function weightBytes(rows: number, classes: number): number {
 export const SESSION_OVERHEAD_BYTES = 1.75 * 2 ** 20;
 
 /** What one served model holds: W + idf (float32), the compact remap table (int16 or int32), the session. */
-export function servedBytes(model: { bits: number; rows: number; classes: number; compact: boolean }): number {
-  const remap = model.compact ? 2 ** model.bits * (model.rows <= INT16_REMAP_ROWS ? 2 : 4) : 0;
+export function servedBytes(model: { columns: number; rows: number; classes: number; compact: boolean }): number {
+  const remap = model.compact ? model.columns * (model.rows <= INT16_REMAP_ROWS ? 2 : 4) : 0;
   return weightBytes(model.rows, model.classes) + remap + SESSION_OVERHEAD_BYTES;
 }

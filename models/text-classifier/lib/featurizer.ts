@@ -7,7 +7,8 @@
  * gives the same effective feature vector. Zero weights mark padding and are dropped.
  */
 import * as ort from 'onnxruntime-node';
-import { NAMES, buildFeaturizerGraph, resolveFeaturizerOptions, type FeaturizerGraphOptions, type FeaturizerOptions } from './graph.js';
+import { mergeBlocks } from './blocks.js';
+import { NAMES, buildFeaturizerGraph, featureColumns, featurizerOutputs, resolveFeaturizerOptions, type FeaturizerGraphOptions, type FeaturizerOptions } from './graph.js';
 import { createSession } from './session.js';
 import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
 
@@ -25,11 +26,23 @@ export interface FeaturizeProgress {
   total: number;
 }
 
+/**
+ * Raw counts by block: `word[k]` holds the (k+1)-grams, `char` the character n-grams (columns from 2^bits
+ * on). Every block spans all the feature columns, so blocks can be summed (`mergeBlocks`) or stacked.
+ */
+export interface FeatureBlocks {
+  word: SparseRows[];
+  char?: SparseRows;
+}
+
 export interface Featurizer {
   readonly options: FeaturizerOptions;
   /** texts are cut to this many characters first, as the classifier trained on them does (text-limit.ts) */
   readonly maxTextChars: number;
+  /** all blocks summed into one CSR (with `idf`: the serving graph's own tf-idf weights) */
   featurize(texts: readonly string[], onProgress?: (p: FeaturizeProgress) => void): Promise<SparseRows>;
+  /** raw counts per block (a featurizer built without `idf` only) */
+  featurizeBlocks(texts: readonly string[], onProgress?: (p: FeaturizeProgress) => void): Promise<FeatureBlocks>;
   release(): Promise<void>;
 }
 
@@ -54,13 +67,22 @@ export async function createFeaturizer(
   const resolved = resolveFeaturizerOptions(options);
   const maxTextChars = options.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
   assertMaxTextChars(maxTextChars);
+  const weighting = options.idf ? 'tfidf' : 'counts';
+  const outputs = featurizerOutputs(resolved, weighting);
   const session = await createSession(buildFeaturizerGraph({ ...resolved, idf: options.idf }));
+  const run = (texts: readonly string[], onProgress?: (p: FeaturizeProgress) => void) => {
+    assertTexts(texts);
+    return featurizeWithSession(session, outputs, featureColumns(resolved), truncateTexts(texts, maxTextChars), limits, onProgress);
+  };
   return {
     options: resolved,
     maxTextChars,
-    featurize: async (texts, onProgress) => {
-      assertTexts(texts);
-      return featurizeWithSession(session, resolved, truncateTexts(texts, maxTextChars), limits, onProgress);
+    featurize: async (texts, onProgress) => mergeBlocks(await run(texts, onProgress)),
+    featurizeBlocks: async (texts, onProgress) => {
+      if (weighting !== 'counts') throw new Error('featurizeBlocks needs a featurizer of raw counts (built without idf)');
+      const blocks = await run(texts, onProgress);
+      const char = resolved.charNgrams ? blocks.pop() : undefined;
+      return { word: blocks, ...(char ? { char } : {}) };
     },
     release: () => session.release(),
   };
@@ -117,42 +139,46 @@ class RowWriter {
   }
 }
 
+/** One CSR per output pair of the graph, rows in the original order. */
 async function featurizeWithSession(
   session: ort.InferenceSession,
-  options: FeaturizerOptions,
+  outputs: readonly { indices: string; weights: string }[],
+  cols: number,
   texts: readonly string[],
   limits: BatchLimits,
   onProgress?: (p: FeaturizeProgress) => void,
-): Promise<SparseRows> {
+): Promise<SparseRows[]> {
   const n = texts.length;
   const { order, batches } = planBatches(texts, limits);
-  const writer = new RowWriter();
-  const rowStart = new Int32Array(n); // by original row
-  const rowLength = new Int32Array(n);
+  const blocks = outputs.map(() => ({ writer: new RowWriter(), rowStart: new Int32Array(n), rowLength: new Int32Array(n) }));
   // lastSlot[bucket] = output position of that bucket in the current row, or an older (smaller) one.
   // Positions only grow, so "≥ start of this row" means "already seen in this row": no reset needed.
-  const lastSlot = new Int32Array(2 ** options.bits).fill(-1);
+  // Each block writes its own positions, so each needs its own table.
+  const lastSlots = outputs.map(() => new Int32Array(cols).fill(-1));
   let done = 0;
   for (const [from, to] of batches) {
     const batchTexts = Array.from(order.subarray(from, to), (row) => texts[row]!);
     const out = await session.run({ [NAMES.input]: new ort.Tensor('string', batchTexts, [batchTexts.length]) });
-    const indices = out[NAMES.indices]!.data as Int32Array;
-    const weights = out[NAMES.weights]!.data as Float32Array;
-    const width = batchTexts.length === 0 ? 0 : indices.length / batchTexts.length;
-    writer.reserve(indices.length);
-    for (let k = 0; k < batchTexts.length; k++) {
-      const row = order[from + k]!;
-      const start = writer.size;
-      rowStart[row] = start;
-      appendRowSummingDuplicates(writer, lastSlot, indices, weights, k * width, (k + 1) * width, start);
-      rowLength[row] = writer.size - start;
-    }
-    out[NAMES.indices]!.dispose();
-    out[NAMES.weights]!.dispose();
+    outputs.forEach((names, b) => {
+      const { writer, rowStart, rowLength } = blocks[b]!;
+      const indices = out[names.indices]!.data as Int32Array;
+      const weights = out[names.weights]!.data as Float32Array;
+      const width = batchTexts.length === 0 ? 0 : indices.length / batchTexts.length;
+      writer.reserve(indices.length);
+      for (let k = 0; k < batchTexts.length; k++) {
+        const row = order[from + k]!;
+        const start = writer.size;
+        rowStart[row] = start;
+        appendRowSummingDuplicates(writer, lastSlots[b]!, indices, weights, k * width, (k + 1) * width, start);
+        rowLength[row] = writer.size - start;
+      }
+      out[names.indices]!.dispose();
+      out[names.weights]!.dispose();
+    });
     done += batchTexts.length;
     onProgress?.({ done, total: n });
   }
-  return toOriginalOrder(writer, rowStart, rowLength, 2 ** options.bits);
+  return blocks.map(({ writer, rowStart, rowLength }) => toOriginalOrder(writer, rowStart, rowLength, cols));
 }
 
 function appendRowSummingDuplicates(

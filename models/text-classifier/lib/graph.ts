@@ -6,6 +6,9 @@
  *     → weight = idf[row] / ‖idf over the text's n-grams‖₂ (tf-idf, L2-normalised)
  *     → Gather(W[rows, C]) · weight → Σ over n-grams + b → Softmax | Sigmoid → probs:float[N, C]
  *
+ * With a character block (format 3) the text also goes through character n-grams (charNodes) hashed into
+ * buckets [2^bits, 2^(bits+1)), and each block is tf-idf weighted and normalised on its own.
+ *
  * The featurizer variant stops after the weights and outputs (indices, weights) per n-gram slot.
  * Training runs it (with raw-count weights, since idf is learned from the training set) through
  * onnxruntime, so train and serve tokenise, lowercase and hash with the very same kernels
@@ -55,13 +58,29 @@ export const MAX_BITS = 22;
 const SLICE_END = 2 ** 62;
 
 export interface FeaturizerOptions {
-  /** log2 of the hash table size */
+  /** log2 of the hash table size (of each block: words, and characters when on) */
   bits: number;
   /** longest word n-gram (1 = unigrams only) */
   ngramOrder: NgramOrder;
   /** MurmurHash3 seed */
   hashSeed: number;
+  /** character n-grams, a second block hashed into buckets [2^bits, 2^(bits+1)); absent = words only */
+  charNgrams?: CharNgrams;
 }
+
+/**
+ * Character n-grams of orders min..max over the first `maxChars` code points of the lowercased text,
+ * preceded by one space (so the text's start is a feature, and an empty text still has a character).
+ */
+export interface CharNgrams {
+  min: number;
+  max: number;
+  maxChars: number;
+}
+
+export const MAX_CHAR_ORDER = 6;
+/** RE2 refuses a repetition count above 1000, and the prefix is one `.{1,maxChars}` match. */
+export const MAX_CHAR_PREFIX = 1000;
 
 /** Defaults measured in bench/accuracy: trigrams did not beat bigrams on any benchmark set. */
 export const DEFAULT_FEATURIZER_OPTIONS: FeaturizerOptions = { bits: 18, ngramOrder: 2, hashSeed: 0 };
@@ -104,9 +123,16 @@ export function resolveFeaturizerOptions(options: Partial<FeaturizerOptions>): F
     bits: options.bits ?? DEFAULT_FEATURIZER_OPTIONS.bits,
     ngramOrder: options.ngramOrder ?? DEFAULT_FEATURIZER_OPTIONS.ngramOrder,
     hashSeed: options.hashSeed ?? DEFAULT_FEATURIZER_OPTIONS.hashSeed,
+    // Only present when on, so word-only options (and their metadata) look exactly as before.
+    ...(options.charNgrams ? { charNgrams: { ...options.charNgrams } } : {}),
   };
   assertFeaturizerOptions(resolved);
   return resolved;
+}
+
+/** Columns of the feature space: the word block, plus as many again for the character block. */
+export function featureColumns(o: FeaturizerOptions): number {
+  return 2 ** o.bits * (o.charNgrams ? 2 : 1);
 }
 
 export function assertFeaturizerOptions(o: FeaturizerOptions): void {
@@ -116,6 +142,13 @@ export function assertFeaturizerOptions(o: FeaturizerOptions): void {
   if (![1, 2, 3].includes(o.ngramOrder)) throw new RangeError(`ngramOrder must be 1, 2 or 3, got ${o.ngramOrder}`);
   if (!Number.isInteger(o.hashSeed) || o.hashSeed < 0 || o.hashSeed > 0x7fffffff) {
     throw new RangeError(`hashSeed must be a non-negative 31-bit integer, got ${o.hashSeed}`);
+  }
+  const c = o.charNgrams;
+  if (c && !(Number.isInteger(c.min) && Number.isInteger(c.max) && c.min >= 1 && c.min <= c.max && c.max <= MAX_CHAR_ORDER)) {
+    throw new RangeError(`charNgrams orders must be integers with 1 ≤ min ≤ max ≤ ${MAX_CHAR_ORDER}, got ${c.min}..${c.max}`);
+  }
+  if (c && !(Number.isInteger(c.maxChars) && c.maxChars >= 1 && c.maxChars <= MAX_CHAR_PREFIX)) {
+    throw new RangeError(`charNgrams.maxChars must be an integer in [1, ${MAX_CHAR_PREFIX}], got ${c.maxChars}`);
   }
 }
 
@@ -131,12 +164,8 @@ export type Weighting = 'counts' | 'tfidf';
 /** Keeps token-less texts at weight 0 instead of 0/0 = NaN. */
 export const NORM_EPSILON = 1e-12;
 
-/** Nodes + constants of the shared front half: raw strings → (bucket indices, weights), both [N, G]. */
-function featurizerNodes(
-  o: FeaturizerOptions,
-  weighting: Weighting,
-  buckets?: Int32Array,
-): { nodes: NodeProto[]; initializers: TensorProto[]; rows: string } {
+/** Lowercasing, word tokens and the shifted word n-grams (strings), with their validity masks, per order. */
+function wordGramNodes(o: FeaturizerOptions): { nodes: NodeProto[]; gramNames: string[]; validNames: string[] } {
   const nodes: NodeProto[] = [
     // The default locale (en_US.UTF-8) is not installed on slim images and fails session creation;
     // C.UTF-8 always exists and still lowercases all of Unicode.
@@ -154,29 +183,11 @@ function featurizerNodes(
     nodes.push(node('Slice', ['token_valid', `start${n - 1}`, 'end_max', 'axis1'], [`gram${n}_valid`]));
     validNames.push(`gram${n}_valid`);
   }
-  const mask = weighting === 'counts' ? NAMES.weights : 'mask';
-  nodes.push(
-    node('Concat', gramNames, ['grams'], { axis: 1 }),
-    node('Concat', validNames, ['grams_valid'], { axis: 1 }),
-    node('Cast', ['grams_valid'], [mask], { to: DataType.FLOAT }),
-    // positive=0 gives int32 (positive=1 would force uint32); the mask keeps the low bits either way.
-    node('MurmurHash3', ['grams'], ['hash'], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
-    node('BitwiseAnd', ['hash', 'bucket_mask'], [NAMES.indices]),
-  );
-  const rows = buckets ? NAMES.rows : NAMES.indices;
-  if (buckets) nodes.push(...remapNodes(buckets.length));
-  if (weighting === 'tfidf') {
-    nodes.push(
-      node('Gather', [NAMES.idf, rows], ['gram_idf'], { axis: 0 }),
-      node('Mul', ['mask', 'gram_idf'], ['unnormalised']),
-      node('Mul', ['unnormalised', 'unnormalised'], ['squared']),
-      node('ReduceSum', ['squared', 'axis1'], ['sum_squares'], { keepdims: 1 }),
-      node('Max', ['sum_squares', 'epsilon'], ['sum_squares_safe']),
-      node('Sqrt', ['sum_squares_safe'], ['norm']),
-      node('Div', ['unnormalised', 'norm'], [NAMES.weights]),
-    );
-  }
-  const initializers = [
+  return { nodes, gramNames, validNames };
+}
+
+function wordInitializers(o: FeaturizerOptions): TensorProto[] {
+  return [
     stringTensor('pad', [], [PAD]),
     stringTensor('separator', [], [NGRAM_SEPARATOR]),
     int64Tensor('axis1', [1], [1]),
@@ -184,41 +195,204 @@ function featurizerNodes(
     int32Tensor('bucket_mask', [], [2 ** o.bits - 1]),
     ...Array.from({ length: o.ngramOrder }, (_, k) => int64Tensor(`start${k}`, [1], [k])),
     ...Array.from({ length: o.ngramOrder - 1 }, (_, k) => int64Tensor(`end_minus${k + 1}`, [1], [-(k + 1)])),
-    ...(weighting === 'tfidf' ? [floatTensor('epsilon', [], new Float32Array([NORM_EPSILON]))] : []),
-    ...(buckets ? remapInitializers(o.bits, buckets) : []),
+  ];
+}
+
+/** Nodes + constants of the shared front half: raw strings → (bucket indices, weights), both [N, G]. */
+function featurizerNodes(
+  o: FeaturizerOptions,
+  weighting: Weighting,
+  buckets?: Int32Array,
+): { nodes: NodeProto[]; initializers: TensorProto[]; rows: string } {
+  if (o.charNgrams || weighting === 'counts') return blockFeaturizerNodes(o, weighting, buckets);
+  // Words only: this exact graph (names and order) is what format 1 and 2 artifacts hold.
+  const { nodes, gramNames, validNames } = wordGramNodes(o);
+  nodes.push(
+    node('Concat', gramNames, ['grams'], { axis: 1 }),
+    node('Concat', validNames, ['grams_valid'], { axis: 1 }),
+    node('Cast', ['grams_valid'], ['mask'], { to: DataType.FLOAT }),
+    // positive=0 gives int32 (positive=1 would force uint32); the mask keeps the low bits either way.
+    node('MurmurHash3', ['grams'], ['hash'], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
+    node('BitwiseAnd', ['hash', 'bucket_mask'], [NAMES.indices]),
+  );
+  const rows = buckets ? NAMES.rows : NAMES.indices;
+  if (buckets) nodes.push(...remapTableNodes(buckets.length), ...remapGatherNodes(buckets.length, NAMES.indices, NAMES.rows, 'rows16'));
+  nodes.push(...tfidfNodes('', rows, 'mask', NAMES.weights));
+  const initializers = [
+    ...wordInitializers(o),
+    floatTensor('epsilon', [], new Float32Array([NORM_EPSILON])),
+    ...(buckets ? remapInitializers(featureColumns(o), buckets) : []),
   ];
   return { nodes, initializers, rows };
+}
+
+/** weight = mask · idf[row] / ‖mask · idf‖₂ over the block's slots of each text. */
+function tfidfNodes(prefix: string, rows: string, mask: string, weights: string): NodeProto[] {
+  return [
+    node('Gather', [NAMES.idf, rows], [`${prefix}gram_idf`], { axis: 0 }),
+    node('Mul', [mask, `${prefix}gram_idf`], [`${prefix}unnormalised`]),
+    node('Mul', [`${prefix}unnormalised`, `${prefix}unnormalised`], [`${prefix}squared`]),
+    node('ReduceSum', [`${prefix}squared`, 'axis1'], [`${prefix}sum_squares`], { keepdims: 1 }),
+    node('Max', [`${prefix}sum_squares`, 'epsilon'], [`${prefix}sum_squares_safe`]),
+    node('Sqrt', [`${prefix}sum_squares_safe`], [`${prefix}norm`]),
+    node('Div', [`${prefix}unnormalised`, `${prefix}norm`], [weights]),
+  ];
+}
+
+/** Output names of the training featurizer's blocks: one per word n-gram order, then the characters. */
+export function featurizerBlocks(o: FeaturizerOptions): { name: string; indices: string; weights: string }[] {
+  const names = [...Array.from({ length: o.ngramOrder }, (_, k) => `w${k + 1}`), ...(o.charNgrams ? ['c'] : [])];
+  return names.map((name) => ({ name, indices: `${NAMES.indices}_${name}`, weights: `${NAMES.weights}_${name}` }));
+}
+
+/**
+ * Front half by blocks. 'counts' (training) outputs every word order and the characters separately, so
+ * model selection can combine them without featurizing again. 'tfidf' (serving, with a character
+ * block): each block (word n-grams, character n-grams) is tf-idf weighted and L2-normalised on its
+ * own, like concatenating two vectorisers, so the many character n-grams do not drown the words.
+ */
+function blockFeaturizerNodes(
+  o: FeaturizerOptions,
+  weighting: Weighting,
+  buckets?: Int32Array,
+): { nodes: NodeProto[]; initializers: TensorProto[]; rows: string } {
+  const { nodes, gramNames, validNames } = wordGramNodes(o);
+  const chars = o.charNgrams;
+  if (chars) nodes.push(...charNodes(o, chars));
+  const initializers = [...wordInitializers(o), ...(chars ? charInitializers(o, chars) : [])];
+  if (weighting === 'counts') {
+    const blocks = featurizerBlocks(o);
+    gramNames.forEach((gram, k) => {
+      nodes.push(
+        node('MurmurHash3', [gram], [`hash_w${k + 1}`], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
+        node('BitwiseAnd', [`hash_w${k + 1}`, 'bucket_mask'], [blocks[k]!.indices]),
+        node('Cast', [validNames[k]!], [blocks[k]!.weights], { to: DataType.FLOAT }),
+      );
+    });
+    const charBlock = blocks.at(-1)!;
+    if (chars) nodes.push(node('Identity', ['char_indices'], [charBlock.indices]), node('Cast', ['char_valid'], [charBlock.weights], { to: DataType.FLOAT }));
+    return { nodes, initializers, rows: NAMES.indices };
+  }
+  nodes.push(
+    node('Concat', gramNames, ['grams'], { axis: 1 }),
+    node('Concat', validNames, ['grams_valid'], { axis: 1 }),
+    node('Cast', ['grams_valid'], ['word_mask'], { to: DataType.FLOAT }),
+    node('MurmurHash3', ['grams'], ['hash'], { positive: 0, seed: o.hashSeed }, MS_DOMAIN),
+    node('BitwiseAnd', ['hash', 'bucket_mask'], ['word_indices']),
+    node('Cast', ['char_valid'], ['char_mask'], { to: DataType.FLOAT }),
+    node('Concat', ['word_indices', 'char_indices'], [NAMES.indices], { axis: 1 }),
+  );
+  let wordRows = 'word_indices';
+  let charRows = 'char_indices';
+  if (buckets) {
+    nodes.push(
+      ...remapTableNodes(buckets.length),
+      ...remapGatherNodes(buckets.length, 'word_indices', 'word_rows', 'word_rows16'),
+      ...remapGatherNodes(buckets.length, 'char_indices', 'char_rows', 'char_rows16'),
+      node('Concat', ['word_rows', 'char_rows'], [NAMES.rows], { axis: 1 }),
+    );
+    wordRows = 'word_rows';
+    charRows = 'char_rows';
+  }
+  nodes.push(
+    ...tfidfNodes('word_', wordRows, 'word_mask', 'word_weights'),
+    ...tfidfNodes('char_', charRows, 'char_mask', 'char_weights'),
+    node('Concat', ['word_weights', 'char_weights'], [NAMES.weights], { axis: 1 }),
+  );
+  initializers.push(floatTensor('epsilon', [], new Float32Array([NORM_EPSILON])), ...(buckets ? remapInitializers(featureColumns(o), buckets) : []));
+  return { nodes, initializers, rows: buckets ? NAMES.rows : NAMES.indices };
+}
+
+/** Marks padding after the characters; longer than one code point, so it is never a character. */
+const CHAR_PAD = '##';
+/**
+ * Character n-gram hashing: MurmurHash3 of each character (uint32), then a polynomial rolling hash
+ * h_n = (h_{n−1} · BASE + u_last) mod PRIME in int64. Every product stays below 2^62, so the
+ * arithmetic is exact, and a handful of integer ops per position replaces building n-gram strings
+ * (StringConcat and string Slices copy every string).
+ */
+export const CHAR_HASH_PRIME = 2 ** 31 - 1;
+export const CHAR_HASH_BASE = 1_000_003;
+
+function charNodes(o: FeaturizerOptions, c: CharNgrams): NodeProto[] {
+  const nodes: NodeProto[] = [
+    node('StringConcat', ['char_lead', 'lower'], ['char_text']),
+    // One match anchored at the start: the first maxChars code points (the leading space makes it non-empty).
+    node('Tokenizer', ['char_text'], ['char_prefix2d'], { mark: 0, mincharnum: 1, pad_value: '', tokenexp: `(?s)^.{1,${c.maxChars}}` }, MS_DOMAIN),
+    node('Squeeze', ['char_prefix2d', 'axis1'], ['char_prefix']),
+    // An empty separator splits into code points (not bytes).
+    node('Tokenizer', ['char_prefix'], ['chars'], { mark: 0, mincharnum: 1, pad_value: CHAR_PAD, separators: { strings: [''] } }, MS_DOMAIN),
+    node('Equal', ['chars', 'char_pad'], ['char_is_pad']),
+    node('Not', ['char_is_pad'], ['char_valid1']),
+    node('MurmurHash3', ['chars'], ['char_u32'], { positive: 1, seed: o.hashSeed }, MS_DOMAIN),
+    node('Cast', ['char_u32'], ['char_h1'], { to: DataType.INT64 }),
+  ];
+  for (let n = 2; n <= c.max; n++) {
+    nodes.push(
+      node('Slice', [`char_h${n - 1}`, 'char_start0', 'char_end_minus1', 'axis1'], [`char_h${n}_head`]),
+      node('Mul', [`char_h${n}_head`, 'char_base'], [`char_h${n}_shifted`]),
+      node('Slice', ['char_h1', `char_start${n - 1}`, 'end_max', 'axis1'], [`char_h${n}_last`]),
+      node('Add', [`char_h${n}_shifted`, `char_h${n}_last`], [`char_h${n}_sum`]),
+      node('Mod', [`char_h${n}_sum`, 'char_prime'], [`char_h${n}`]),
+      // Pads only trail, so an n-gram is real exactly when its last character is.
+      node('Slice', ['char_valid1', `char_start${n - 1}`, 'end_max', 'axis1'], [`char_valid${n}`]),
+    );
+  }
+  const orders = Array.from({ length: c.max - c.min + 1 }, (_, k) => c.min + k);
+  nodes.push(
+    node('Concat', orders.map((n) => `char_h${n}`), ['char_hash'], { axis: 1 }),
+    node('Concat', orders.map((n) => `char_valid${n}`), ['char_valid'], { axis: 1 }),
+    node('BitwiseAnd', ['char_hash', 'char_bucket_mask'], ['char_low']),
+    node('Add', ['char_low', 'char_offset'], ['char_bucket']),
+    node('Cast', ['char_bucket'], ['char_indices'], { to: DataType.INT32 }),
+  );
+  return nodes;
+}
+
+function charInitializers(o: FeaturizerOptions, c: CharNgrams): TensorProto[] {
+  return [
+    stringTensor('char_lead', [], [' ']),
+    stringTensor('char_pad', [], [CHAR_PAD]),
+    int64Tensor('char_base', [], [CHAR_HASH_BASE]),
+    int64Tensor('char_prime', [], [CHAR_HASH_PRIME]),
+    int64Tensor('char_bucket_mask', [], [2 ** o.bits - 1]),
+    int64Tensor('char_offset', [], [2 ** o.bits]),
+    int64Tensor('char_end_minus1', [1], [-1]),
+    ...Array.from({ length: c.max }, (_, k) => int64Tensor(`char_start${k}`, [1], [k])),
+  ];
 }
 
 /** Rows below this fit an int16 remap table: half the memory of int32 (512 KiB at 2^18 buckets). */
 export const INT16_REMAP_ROWS = 2 ** 15;
 
 /**
- * Compact layout: bucket → row through a dense table remap[2^bits] (kept bucket k → k, every other
+ * Compact layout: bucket → row through a dense table remap[columns] (kept bucket k → k, every other
  * bucket → K), built inside the graph from the K kept ids: the file stores 4 bytes per kept bucket.
  * onnxruntime does not fold these nodes, so serving loads the graph through `withRemapTable` (the table
  * as an initializer) and does one Gather per n-gram. The table is int16 while K + 1 fits (Gather then needs a Cast of
  * the looked-up rows, which are few). An ai.onnx.ml LabelEncoder map measured ~200 bytes of RSS per key,
  * and its int64 attributes cost ~1 µs per key to encode and decode in protobufjs.
  */
-function remapNodes(kept: number): NodeProto[] {
-  const narrow = kept + 1 <= INT16_REMAP_ROWS;
-  const type = narrow ? DataType.INT16 : DataType.INT32;
+function remapTableNodes(kept: number): NodeProto[] {
+  const type = kept + 1 <= INT16_REMAP_ROWS ? DataType.INT16 : DataType.INT32;
   return [
     node('ConstantOfShape', ['remap_shape'], ['remap_default'], { value: { tensor: intTensor('other_row', [1], [kept], type) } }),
     node('Range', ['zero', 'kept_count', 'one'], ['kept_rows']),
     node('ScatterElements', ['remap_default', NAMES.kept, 'kept_rows'], ['remap'], { axis: 0 }),
-    ...(narrow
-      ? [node('Gather', ['remap', NAMES.indices], ['rows16'], { axis: 0 }), node('Cast', ['rows16'], [NAMES.rows], { to: DataType.INT32 })]
-      : [node('Gather', ['remap', NAMES.indices], [NAMES.rows], { axis: 0 })]),
   ];
 }
 
-function remapInitializers(bits: number, buckets: Int32Array): TensorProto[] {
+function remapGatherNodes(kept: number, indices: string, rows: string, narrowRows: string): NodeProto[] {
+  return kept + 1 <= INT16_REMAP_ROWS
+    ? [node('Gather', ['remap', indices], [narrowRows], { axis: 0 }), node('Cast', [narrowRows], [rows], { to: DataType.INT32 })]
+    : [node('Gather', ['remap', indices], [rows], { axis: 0 })];
+}
+
+function remapInitializers(columns: number, buckets: Int32Array): TensorProto[] {
   const type = buckets.length + 1 <= INT16_REMAP_ROWS ? DataType.INT16 : DataType.INT32;
   return [
     int32RawTensor(NAMES.kept, [buckets.length], buckets),
-    int64Tensor('remap_shape', [1], [2 ** bits]),
+    int64Tensor('remap_shape', [1], [columns]),
     intTensor('zero', [], [0], type),
     intTensor('one', [], [1], type),
     intTensor('kept_count', [], [buckets.length], type),
@@ -269,13 +443,18 @@ function idfTensor(idf: Float32Array | undefined, rows: number): TensorProto {
 }
 
 /** The remap table must be strictly increasing bucket ids (the artifact checks rely on it). */
-export function assertBuckets(buckets: Int32Array, bits: number): void {
+export function assertBuckets(buckets: Int32Array, columns: number): void {
   for (let k = 0; k < buckets.length; k++) {
     const bucket = buckets[k]!;
-    if (bucket < 0 || bucket >= 2 ** bits || (k > 0 && bucket <= buckets[k - 1]!)) {
-      throw new RangeError(`buckets must be strictly increasing ids in [0, 2^${bits}), got ${bucket} at ${k}`);
+    if (bucket < 0 || bucket >= columns || (k > 0 && bucket <= buckets[k - 1]!)) {
+      throw new RangeError(`buckets must be strictly increasing ids in [0, ${columns}), got ${bucket} at ${k}`);
     }
   }
+}
+
+/** The featurizer's output pairs: one per block for raw counts with characters, else the one (indices, weights). */
+export function featurizerOutputs(o: FeaturizerOptions, weighting: Weighting): { name: string; indices: string; weights: string }[] {
+  return weighting === 'counts' ? featurizerBlocks(o) : [{ name: 'all', indices: NAMES.indices, weights: NAMES.weights }];
 }
 
 export interface FeaturizerGraphOptions extends Partial<FeaturizerOptions> {
@@ -286,7 +465,10 @@ export interface FeaturizerGraphOptions extends Partial<FeaturizerOptions> {
   idf?: Float32Array;
 }
 
-/** Featurizer-only model: `text[N]` → `indices:int32[N, G]`, `weights:float[N, G]` (0 on padding). */
+/**
+ * Featurizer-only model: `text[N]` → `indices:int32[N, G]`, `weights:float[N, G]` (0 on padding).
+ * Raw counts with a character block: one (indices, weights) pair per block instead (`featurizerOutputs`).
+ */
 export function buildFeaturizerGraph(options: FeaturizerGraphOptions = {}): Uint8Array {
   const o = resolveFeaturizerOptions(options);
   const weighting: Weighting = options.idf ? 'tfidf' : 'counts';
@@ -295,12 +477,12 @@ export function buildFeaturizerGraph(options: FeaturizerGraphOptions = {}): Uint
     buildModel({
       name: 'text_featurizer',
       nodes,
-      initializers: weighting === 'tfidf' ? [...initializers, idfTensor(options.idf, 2 ** o.bits)] : initializers,
+      initializers: weighting === 'tfidf' ? [...initializers, idfTensor(options.idf, featureColumns(o))] : initializers,
       inputs: [valueInfo(NAMES.input, DataType.STRING, ['N'])],
-      outputs: [
-        valueInfo(NAMES.indices, DataType.INT32, ['N', 'G']),
-        valueInfo(NAMES.weights, DataType.FLOAT, ['N', 'G']),
-      ],
+      outputs: featurizerOutputs(o, weighting).flatMap((block) => [
+        valueInfo(block.indices, DataType.INT32, ['N', `G_${block.name}`]),
+        valueInfo(block.weights, DataType.FLOAT, ['N', `G_${block.name}`]),
+      ]),
       opsets: OPSETS,
     }),
   );
@@ -311,8 +493,8 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
   const classes = options.labels.length;
   if (classes < 1) throw new RangeError('at least one label is required');
   const buckets = options.buckets;
-  if (buckets) assertBuckets(buckets, o.bits);
-  const rows = buckets ? buckets.length + 1 : 2 ** o.bits;
+  if (buckets) assertBuckets(buckets, featureColumns(o));
+  const rows = buckets ? buckets.length + 1 : featureColumns(o);
   const W = options.weights?.W ?? new Float32Array(rows * classes);
   const b = options.weights?.b ?? new Float32Array(classes);
   if (W.length !== rows * classes) throw new RangeError(`W must have ${rows} × ${classes} = ${rows * classes} values, got ${W.length}`);
@@ -335,7 +517,7 @@ export function buildTextClassifierGraph(options: ClassifierGraphOptions): Uint8
       opsets: OPSETS,
       metadata: options.metadata,
       docString:
-        `Hashed ${o.ngramOrder}-gram tf-idf linear text classifier (${options.mode} choice, ${classes} labels, 2^${o.bits} buckets` +
+        `Hashed ${o.ngramOrder}-gram${o.charNgrams ? ` + character ${o.charNgrams.min}-${o.charNgrams.max}-gram` : ''} tf-idf linear text classifier (${options.mode} choice, ${classes} labels, ${o.charNgrams ? '2 × ' : ''}2^${o.bits} buckets` +
         (buckets ? `, ${buckets.length} kept)` : ')'),
     }),
   );

@@ -1,41 +1,46 @@
 /**
  * Built-in text classifier: train in TypeScript, export one ONNX file, serve with onnxruntime.
  *
- *   trainTextClassifier() = featurize (ORT featurizer graph) → fit (sparse SGD) → export (ONNX bytes)
- *                           → validate (fresh session, smoke input, JS-vs-ORT parity on a few rows)
+ *   trainTextClassifier() = featurize (ORT featurizer graph, every block the grid may use)
+ *                           → select + fit (selection.ts: candidates on the validation split, sparse SGD)
+ *                           → export (ONNX bytes) → validate (fresh session, smoke input, JS-vs-ORT parity on a few rows)
  *
  * CPU-bound and synchronous during the fit: call it from a worker thread, not the HTTP thread.
  */
 import { ArtifactError, encodeArtifact, loadClassifier, type ArtifactLayout, type ArtifactMetadata } from './artifact.js';
+import { weighBlocks } from './blocks.js';
 import { createFeaturizer, type Featurizer, type SparseRows } from './featurizer.js';
-import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type ClassifierMode, type NgramOrder } from './graph.js';
+import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type CharNgrams, type ClassifierMode, type FeaturizerOptions, type NgramOrder } from './graph.js';
+import { SELECTION_GRID, blocksFor, selectAndFit, type SearchSpace, type SelectedMetrics, type Setting } from './selection.js';
 import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars } from './text-limit.js';
-import { applyTfidf } from './tfidf.js';
-import { FIT_DEFAULTS, fitTextClassifier, type FitOptions, type FitProgress, type TrainingMetrics } from './trainer.js';
+import { FIT_DEFAULTS, type ClassWeight, type FitOptions, type FitProgress } from './trainer.js';
 
 export { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
 export type { ArtifactErrorCode, ArtifactLayout, ArtifactMetadata, Classifier, EncodeArtifactInput, LoadOptions, Prediction } from './artifact.js';
 export { createFeaturizer, featurizeTexts } from './featurizer.js';
-export type { Featurizer, SparseRows } from './featurizer.js';
+export type { FeatureBlocks, Featurizer, SparseRows } from './featurizer.js';
 export { buildFeaturizerGraph, buildTextClassifierGraph, TOKEN_PATTERN } from './graph.js';
-export type { ClassifierMode, FeaturizerOptions, NgramOrder } from './graph.js';
+export type { CharNgrams, ClassifierMode, FeaturizerOptions, NgramOrder } from './graph.js';
+export { DEFAULT_SETTING, SELECTION_GRID, selectAndFit } from './selection.js';
+export type { Candidate, SearchSpace, SelectedMetrics, Selection, Setting } from './selection.js';
 export { applyTfidf, computeIdf } from './tfidf.js';
 export { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, truncateText } from './text-limit.js';
 export { fitTextClassifier, FIT_DEFAULTS } from './trainer.js';
-export type { FitOptions, FitResult, TrainingMetrics } from './trainer.js';
+export type { ClassWeight, FitOptions, FitResult, TrainingMetrics } from './trainer.js';
 
 /** A target is a label index or label name; multiple choice takes a list of them per text. */
 export type Target = number | string | readonly (number | string)[];
 
 /**
  * Defaults chosen with bench/accuracy (numbers in bench/accuracy/README.md): 2^18 buckets
- * (dense: 1 MiB per label + 1 MiB idf; the compact artifact keeps only the buckets used), word
- * uni+bigrams, 8 epochs, tf-idf, refit on all data.
+ * (dense: 1 MiB per label + 1 MiB idf; the compact artifact keeps only the buckets used), tf-idf,
+ * refit on all data; word uni+bigrams, λ 1e-5 and 8 epochs when model selection is off or skipped
+ * (SELECTION_GRID otherwise).
  */
 export const TRAIN_DEFAULTS = { ...DEFAULT_FEATURIZER_OPTIONS, ...FIT_DEFAULTS } as const;
 
 /** The trainer's knobs (documented on FitOptions) pass straight through. */
-type TrainerKnobs = Pick<FitOptions, 'seed' | 'epochs' | 'l2' | 'learningRate' | 'validationFraction' | 'refit' | 'threshold' | 'idf'>;
+type TrainerKnobs = Pick<FitOptions, 'seed' | 'epochs' | 'learningRate' | 'validationFraction' | 'refit' | 'threshold' | 'idf'>;
 
 export interface TrainTextClassifierInput extends TrainerKnobs {
   texts: readonly string[];
@@ -44,15 +49,31 @@ export interface TrainTextClassifierInput extends TrainerKnobs {
   labels: readonly string[];
   mode: ClassifierMode;
   bits?: number;
-  ngramOrder?: NgramOrder;
   hashSeed?: number;
+  /**
+   * Model selection on the validation split (selection.ts; default true). false: train the given
+   * setting, each unset dimension at its DEFAULT_SETTING value (the trainer before selection).
+   * The four options below pin their dimension of the search when set.
+   */
+  select?: boolean;
+  /** longest word n-gram */
+  ngramOrder?: NgramOrder;
+  /** character n-grams as a second block (false: none); selection uses SELECTION_GRID.charNgrams */
+  charNgrams?: CharNgrams | false;
+  /** L2 strength per example (λ in λ/2·‖W‖²) */
+  l2?: number;
+  /** loss weights per class (trainer.ts) */
+  classWeight?: ClassWeight;
   /** characters of each text the model reads, in training and (recorded in the artifact) in serving */
   maxTextChars?: number;
   /** extra metadata_props entries (e.g. project id, model version) */
   metadata?: Record<string, string>;
   /** 'compact' (default): only the buckets the model uses; 'dense': the format_version 1 file */
   layout?: ArtifactLayout;
-  /** reuse a featurizer session across trainings (must match bits/ngramOrder/hashSeed/maxTextChars) */
+  /**
+   * reuse a featurizer session across trainings (must match bits/hashSeed/maxTextChars, and a pinned
+   * ngramOrder/charNgrams); selection then searches only the features it computes
+   */
   featurizer?: Featurizer;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -82,7 +103,9 @@ export interface TrainTimings {
 
 export interface TrainTextClassifierResult {
   artifact: Uint8Array;
-  metrics: TrainingMetrics;
+  metrics: SelectedMetrics;
+  /** the setting the shipped model was trained with */
+  setting: Setting;
   metadata: ArtifactMetadata;
   timings: TrainTimings;
 }
@@ -133,14 +156,14 @@ const PARITY_TOLERANCE = 1e-4;
 async function validateExport(
   artifact: Uint8Array,
   texts: readonly string[],
-  counts: SparseRows,
+  counts: readonly SparseRows[],
   weights: { W: Float32Array; b: Float32Array; idf: Float32Array },
   mode: ClassifierMode,
 ): Promise<ArtifactMetadata> {
   const classifier = await loadClassifier(artifact);
   try {
     const rows = Math.min(PARITY_ROWS, texts.length);
-    const x = applyTfidf(sliceRows(counts, rows), weights.idf);
+    const x = weighBlocks(counts.map((block) => sliceRows(block, rows)), weights.idf);
     const { probs } = await classifier.predict(texts.slice(0, rows));
     const C = weights.b.length;
     for (let i = 0; i < rows; i++) {
@@ -158,10 +181,48 @@ async function validateExport(
   }
 }
 
+/** The dimensions the caller pinned (the others are searched, or take their defaults without selection). */
+function searchSpace(input: TrainTextClassifierInput): SearchSpace {
+  return {
+    ...(input.ngramOrder !== undefined ? { wordOrder: input.ngramOrder } : {}),
+    ...(input.charNgrams !== undefined ? { chars: input.charNgrams !== false } : {}),
+    ...(input.l2 !== undefined ? { l2: input.l2 } : {}),
+    ...(input.classWeight !== undefined ? { classWeight: input.classWeight } : {}),
+  };
+}
+
+/** What to featurize: every block some candidate may use. */
+function trainingFeaturizerOptions(input: TrainTextClassifierInput, select: boolean): FeaturizerOptions {
+  const maxOrder = Math.max(...SELECTION_GRID.features.map((f) => f.wordOrder)) as NgramOrder;
+  const chars = input.charNgrams === undefined ? (select ? SELECTION_GRID.charNgrams : undefined) : input.charNgrams || undefined;
+  return resolveFeaturizerOptions({
+    bits: input.bits,
+    hashSeed: input.hashSeed,
+    ngramOrder: input.ngramOrder ?? (select ? maxOrder : DEFAULT_FEATURIZER_OPTIONS.ngramOrder),
+    ...(chars ? { charNgrams: chars } : {}),
+  });
+}
+
+/** A featurizer passed in must read texts the same way; its blocks then bound the search. */
+function assertReusable(featurizer: Featurizer, wanted: FeaturizerOptions, input: TrainTextClassifierInput, maxTextChars: number): void {
+  const have = featurizer.options;
+  const charsMismatch = input.charNgrams && JSON.stringify(have.charNgrams) !== JSON.stringify(resolveFeaturizerOptions({ charNgrams: input.charNgrams }).charNgrams);
+  if (
+    have.bits !== wanted.bits ||
+    have.hashSeed !== wanted.hashSeed ||
+    featurizer.maxTextChars !== maxTextChars ||
+    (input.ngramOrder !== undefined && have.ngramOrder < input.ngramOrder) ||
+    charsMismatch
+  ) {
+    throw new RangeError('the provided featurizer was built with different bits/ngramOrder/hashSeed/maxTextChars/charNgrams');
+  }
+}
+
 export async function trainTextClassifier(input: TrainTextClassifierInput): Promise<TrainTextClassifierResult> {
   assertInput(input);
   const started = performance.now();
-  const featurizerOptions = resolveFeaturizerOptions(input);
+  const select = input.select ?? true;
+  const featurizerOptions = trainingFeaturizerOptions(input, select);
   const maxTextChars = input.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
   assertMaxTextChars(maxTextChars);
   const labelIndex = new Map(input.labels.map((label, i) => [label, i]));
@@ -175,43 +236,40 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
     });
 
   const ownFeaturizer = !input.featurizer;
+  if (input.featurizer) assertReusable(input.featurizer, featurizerOptions, input, maxTextChars);
   const featurizer = input.featurizer ?? (await createFeaturizer({ ...featurizerOptions, maxTextChars }));
-  const { bits, ngramOrder, hashSeed } = featurizer.options;
-  if (
-    bits !== featurizerOptions.bits ||
-    ngramOrder !== featurizerOptions.ngramOrder ||
-    hashSeed !== featurizerOptions.hashSeed ||
-    featurizer.maxTextChars !== maxTextChars
-  ) {
-    throw new RangeError('the provided featurizer was built with different bits/ngramOrder/hashSeed/maxTextChars');
-  }
-  let x: SparseRows;
+  let features: Awaited<ReturnType<Featurizer['featurizeBlocks']>>;
   try {
-    x = await featurizer.featurize(input.texts, (p) => progress('featurize', p.done / p.total));
+    features = await featurizer.featurizeBlocks(input.texts, (p) => progress('featurize', p.done / p.total));
   } finally {
     if (ownFeaturizer) await featurizer.release();
   }
   const featurized = performance.now();
 
-  const fitted = fitTextClassifier(x, targets, {
+  const { bits, hashSeed } = featurizer.options;
+  const fitted = selectAndFit(features, targets, {
     mode: input.mode,
     classes: input.labels.length,
     seed: input.seed,
     epochs: input.epochs,
-    l2: input.l2,
     learningRate: input.learningRate,
     validationFraction: input.validationFraction,
     refit: input.refit,
     threshold: input.threshold,
     idf: input.idf,
+    ...(input.l2 !== undefined ? { l2: input.l2 } : {}),
+    bits,
+    select,
+    space: searchSpace(input),
     onProgress: (p) => progress('fit', p.fraction, p),
   });
   const fittedAt = performance.now();
 
-  const artifact = encodeArtifact({
+  const charNgrams = fitted.setting.chars ? featurizer.options.charNgrams : undefined;
+  const exported = encodeArtifact({
     labels: input.labels,
     mode: input.mode,
-    featurizer: featurizerOptions,
+    featurizer: { bits, ngramOrder: fitted.setting.wordOrder, hashSeed, ...(charNgrams ? { charNgrams } : {}) },
     W: fitted.W,
     b: fitted.b,
     idf: fitted.idf,
@@ -222,20 +280,21 @@ export async function trainTextClassifier(input: TrainTextClassifierInput): Prom
     ...(input.layout ? { layout: input.layout } : {}),
   });
   progress('export', 1);
-  const exported = performance.now();
+  const exportedAt = performance.now();
 
-  const metadata = await validateExport(artifact, input.texts, x, fitted, input.mode);
+  const metadata = await validateExport(exported, input.texts, blocksFor(features, fitted.setting, bits), fitted, input.mode);
   progress('validate', 1);
   const done = performance.now();
   return {
-    artifact,
+    artifact: exported,
     metrics: fitted.metrics,
+    setting: fitted.setting,
     metadata,
     timings: {
       featurizeMs: featurized - started,
       fitMs: fittedAt - featurized,
-      exportMs: exported - fittedAt,
-      validateMs: done - exported,
+      exportMs: exportedAt - fittedAt,
+      validateMs: done - exportedAt,
       totalMs: done - started,
     },
   };

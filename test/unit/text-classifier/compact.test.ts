@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSynthetic, PRESETS } from '../../../bench/accuracy/synthetic.js';
 import { ArtifactError, encodeArtifact, loadClassifier, validateArtifact } from '../../../models/text-classifier/lib/artifact.js';
 import { compactWeights } from '../../../models/text-classifier/lib/compact.js';
-import { withRemapTable } from '../../../models/text-classifier/lib/graph.js';
+import { featureColumns, withRemapTable } from '../../../models/text-classifier/lib/graph.js';
 import { trainTextClassifier, type TrainTextClassifierInput } from '../../../models/text-classifier/lib/index.js';
 import { decodeModel, encodeModel, readFloatTensor, readInt32RawTensor, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
 import { FIXTURE_LABELS, FIXTURE_PROBE_TEXTS, fixtureTrainingSet } from './fixtures/dense-v1-data.js';
@@ -92,13 +92,16 @@ describe('the remap table at serving time', () => {
     const remap = served.graph!.initializer!.find((t) => t.name === 'remap')!;
     const kept = stored.graph!.initializer!.find((t) => t.name === 'kept_buckets')!;
     const buckets = readInt32RawTensor(kept);
-    const table = new Int16Array(Uint8Array.from(remap.rawData!).buffer);
-    expect(table.length).toBe(2 ** 18);
-    buckets.forEach((bucket, row) => expect(table[bucket]).toBe(row));
-    expect(table.filter((row) => row === buckets.length).length).toBe(2 ** 18 - buckets.length);
+    const bytes = Uint8Array.from(remap.rawData!).buffer;
+    const table = buckets.length + 1 <= 2 ** 15 ? new Int16Array(bytes) : new Int32Array(bytes);
+    // One entry per feature column: 2^18 word buckets, and as many again when characters were chosen.
+    const columns = featureColumns(trained.metadata.featurizer);
+    expect(table.length).toBe(columns);
+    expect(Array.from(buckets, (bucket) => table[bucket])).toEqual(Array.from(buckets, (_, row) => row));
+    expect(table.filter((row) => row === buckets.length).length).toBe(columns - buckets.length);
     // A dense model has no table to build and comes back as it was.
     const dense = await trainTextClassifier({ texts: ds.texts, targets: ds.targets as number[], labels: ds.labels, mode: 'single', layout: 'dense' });
-    expect(encodeModel(withRemapTable(decodeModel(dense.artifact)))).toEqual(encodeModel(decodeModel(dense.artifact)));
+    expect(Buffer.from(encodeModel(withRemapTable(decodeModel(dense.artifact)))).equals(Buffer.from(encodeModel(decodeModel(dense.artifact))))).toBe(true);
   });
 });
 
@@ -132,9 +135,9 @@ describe('dense artifacts from before the compact layout', () => {
     expect(Buffer.from(again).equals(Buffer.from(old))).toBe(true);
   });
 
-  it('train again into a compact artifact that scores the same', async () => {
+  it('train again (without model selection, as then) into a compact artifact that scores the same', async () => {
     const { texts, targets } = fixtureTrainingSet();
-    const input = { texts, targets, labels: FIXTURE_LABELS, mode: 'single' as const, bits: 10, metadata: { project: 'fixture' } };
+    const input = { texts, targets, labels: FIXTURE_LABELS, mode: 'single' as const, bits: 10, metadata: { project: 'fixture' }, select: false };
     const compact = await trainTextClassifier(input);
     expect(compact.metadata.layout).toBe('compact');
     expect(maxAbsDiff(await probsOf(compact.artifact, FIXTURE_PROBE_TEXTS), recorded)).toBeLessThanOrEqual(1e-4);
@@ -182,7 +185,8 @@ describe('compactWeights', () => {
 
 describe('validation of compact artifacts', () => {
   const { texts, targets } = fixtureTrainingSet();
-  const compactPromise = trainTextClassifier({ texts, targets, labels: FIXTURE_LABELS, mode: 'single', bits: 12, refit: false });
+  // Words only (format 2): selection could add the character block, which has its own tests below.
+  const compactPromise = trainTextClassifier({ texts, targets, labels: FIXTURE_LABELS, mode: 'single', bits: 12, refit: false, charNgrams: false });
 
   function tamper(bytes: Uint8Array, change: (m: ModelProto) => void): Uint8Array {
     const model = decodeModel(bytes);
@@ -209,7 +213,7 @@ describe('validation of compact artifacts', () => {
     expect(metadata.layout).toBe('compact');
     expectStructureError(tamper(artifact, setMeta('kept_buckets', undefined)), 'metadata', /kept_buckets.*required with format_version 2/);
     expectStructureError(tamper(artifact, setMeta('format_version', '1')), 'metadata', /kept_buckets/);
-    expectStructureError(tamper(artifact, setMeta('format_version', '3')), 'metadata', /format_version/);
+    expectStructureError(tamper(artifact, setMeta('format_version', '4')), 'metadata', /format_version/);
     expectStructureError(tamper(artifact, setMeta('kept_buckets', String(metadata.rows))), 'structure', /W has shape/);
   });
 
@@ -223,10 +227,45 @@ describe('validation of compact artifacts', () => {
         tensor.rawData = new Uint8Array(ids.buffer);
       });
     expectStructureError(rewrite((ids) => ids.reverse()), 'structure', /strictly increasing/);
-    expectStructureError(rewrite((ids) => (ids[ids.length - 1] = 2 ** metadata.featurizer.bits)), 'structure', /below 2\^12/);
+    const columns = featureColumns(metadata.featurizer);
+    expectStructureError(rewrite((ids) => (ids[ids.length - 1] = columns)), 'structure', new RegExp(`below ${columns}`));
     const short = tamper(artifact, (m) => {
       kept(m).rawData = kept(m).rawData!.subarray(4);
     });
     expectStructureError(short, 'structure', /kept_buckets/);
+  });
+});
+
+describe('format 3: artifacts with a character block', () => {
+  const featurizer = { bits: 10, ngramOrder: 1 as const, hashSeed: 0, charNgrams: { min: 2, max: 4, maxChars: 50 } };
+  const C = 2;
+  const columns = featureColumns(featurizer);
+  const W = new Float32Array(columns * C).map((_, k) => (k % 97 === 0 ? 0.5 : 0));
+  const idf = new Float32Array(columns).map((_, j) => (j % 97 === 0 ? 1.5 : 0));
+  const setMeta = (key: string, value: string | undefined) => (m: ModelProto) => {
+    m.metadataProps = m.metadataProps.filter((p) => p.key !== key);
+    if (value !== undefined) m.metadataProps.push({ key, value });
+  };
+  const tamper = (bytes: Uint8Array, change: (m: ModelProto) => void) => {
+    const model = decodeModel(bytes);
+    change(model);
+    return encodeModel(model);
+  };
+
+  it.each(['compact', 'dense'] as const)('are written as format 3 with their character settings (%s)', (layout) => {
+    const artifact = encodeArtifact({ labels: ['a', 'b'], mode: 'single', featurizer, W, b: new Float32Array(C), idf, layout });
+    const meta = validateArtifact(artifact);
+    expect(meta).toMatchObject({ layout, featurizer });
+    const props = Object.fromEntries(decodeModel(artifact).metadataProps.map((p) => [p.key, p.value]));
+    expect(props).toMatchObject({ format_version: '3', char_ngrams: '2-4', char_max_chars: '50' });
+    expect(() => validateArtifact(tamper(artifact, setMeta('char_ngrams', undefined)))).toThrow(/char_ngrams/);
+    expect(() => validateArtifact(tamper(artifact, setMeta('char_ngrams', '4-2')))).toThrow(/orders/);
+  });
+
+  it('words-only artifacts keep format 1 / 2 and refuse character keys', () => {
+    const words = { bits: 10, ngramOrder: 2 as const, hashSeed: 0 };
+    const artifact = encodeArtifact({ labels: ['a', 'b'], mode: 'single', featurizer: words, W: W.subarray(0, 2 ** 10 * C), b: new Float32Array(C), idf: idf.subarray(0, 2 ** 10) });
+    expect(decodeModel(artifact).metadataProps.find((p) => p.key === 'format_version')?.value).toBe('2');
+    expect(() => validateArtifact(tamper(artifact, setMeta('char_ngrams', '2-4')))).toThrow(/char_ngrams/);
   });
 });

@@ -2,12 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   buildFeaturizerGraph,
   buildTextClassifierGraph,
+  CHAR_HASH_BASE,
+  CHAR_HASH_PRIME,
+  featurizerOutputs,
   NAMES,
   OPSET_AI_ONNX,
+  resolveFeaturizerOptions,
+  type CharNgrams,
   type NgramOrder,
 } from '../../../models/text-classifier/lib/graph.js';
 import { DataType, decodeModel, IR_VERSION, MS_DOMAIN, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
-import { bucketOf, randomFloats, runModel, TRICKY_TEXTS } from './helpers.js';
+import { bucketOf, murmur3, randomFloats, runModel, TRICKY_TEXTS } from './helpers.js';
 
 const BITS = 12;
 const LABELS = ['pos', 'neg', 'neutral'];
@@ -138,19 +143,23 @@ describe('classifier graph in onnxruntime', () => {
 });
 
 describe('featurizer graph', () => {
-  async function features(texts: string[], ngramOrder: NgramOrder = 2) {
-    const out = await runModel(buildFeaturizerGraph({ bits: BITS, ngramOrder }), texts);
-    const indices = out[NAMES.indices]!;
-    const weights = out[NAMES.weights]!;
-    const width = texts.length === 0 ? 0 : indices.dims[1] as number;
-    return texts.map((_, i) => {
-      const grams: [number, number][] = [];
-      for (let k = i * width; k < (i + 1) * width; k++) {
-        const w = (weights.data as Float32Array)[k]!;
-        if (w !== 0) grams.push([(indices.data as Int32Array)[k]!, w]);
-      }
-      return grams.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    });
+  /** Every (bucket, count) slot of every output block, per text. */
+  async function features(texts: string[], ngramOrder: NgramOrder = 2, charNgrams?: CharNgrams) {
+    const options = resolveFeaturizerOptions({ bits: BITS, ngramOrder, ...(charNgrams ? { charNgrams } : {}) });
+    const out = await runModel(buildFeaturizerGraph(options), texts);
+    const rows = texts.map(() => [] as [number, number][]);
+    for (const block of featurizerOutputs(options, 'counts')) {
+      const indices = out[block.indices]!;
+      const weights = out[block.weights]!;
+      const width = texts.length === 0 ? 0 : (indices.dims[1] as number);
+      rows.forEach((grams, i) => {
+        for (let k = i * width; k < (i + 1) * width; k++) {
+          const w = (weights.data as Float32Array)[k]!;
+          if (w !== 0) grams.push([(indices.data as Int32Array)[k]!, w]);
+        }
+      });
+    }
+    return rows.map((grams) => grams.sort((a, b) => a[0] - b[0] || a[1] - b[1]));
   }
   const expectedBuckets = (grams: string[]) => grams.map((g) => [bucketOf(g, BITS), 1] as [number, number]).sort((a, b) => a[0] - b[0]);
 
@@ -193,6 +202,54 @@ describe('featurizer graph', () => {
     const [alone] = await features(['short text']);
     const [batched] = await features(['short text', 'a much longer text with many more words in it', '']);
     expect(batched).toEqual(alone);
+  });
+
+  describe('character n-grams', () => {
+    const CHARS: CharNgrams = { min: 2, max: 4, maxChars: 12 };
+    /**
+     * Independent reference: code points of ' ' + lowercased text (first maxChars), MurmurHash3 of each
+     * (unsigned), rolling hash (h · BASE + u) mod PRIME in BigInt, low bits, offset by 2^bits.
+     */
+    function charBuckets(lowered: string, c: CharNgrams): [number, number][] {
+      const chars = [...` ${lowered}`].slice(0, c.maxChars);
+      const u = chars.map((ch) => BigInt(murmur3(ch)));
+      const counts = new Map<number, number>();
+      for (let n = c.min; n <= c.max; n++) {
+        for (let i = 0; i + n <= chars.length; i++) {
+          let h = u[i]!;
+          for (let k = 1; k < n; k++) h = (h * BigInt(CHAR_HASH_BASE) + u[i + k]!) % BigInt(CHAR_HASH_PRIME);
+          const bucket = Number(h & BigInt(2 ** BITS - 1)) + 2 ** BITS;
+          counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+        }
+      }
+      return [...counts];
+    }
+    const wordsOnly = async (text: string) => (await features([text], 1))[0]!;
+    const charsOnly = async (texts: string[]) => (await features(texts, 1, CHARS)).map((row) => row.filter(([bucket]) => bucket >= 2 ** BITS));
+    /** Slots of one text summed per bucket (a bucket can take several n-grams). */
+    const summed = (row: [number, number][]) => {
+      const m = new Map<number, number>();
+      for (const [bucket, w] of row) m.set(bucket, (m.get(bucket) ?? 0) + w);
+      return [...m].sort((a, b) => a[0] - b[0]);
+    };
+
+    it('hashes code points (not bytes or UTF-16 units) of the lowercased prefix into their own bucket range', async () => {
+      const texts = ['Héllo 😀 東京', 'ab', '', 'A much longer text than twelve characters'];
+      const rows = await charsOnly(texts);
+      const lowered = ['héllo 😀 東京', 'ab', '', 'a much longer text than twelve characters'];
+      rows.forEach((row, i) => expect(summed(row)).toEqual(charBuckets(lowered[i]!, CHARS).sort((a, b) => a[0] - b[0])));
+      // The empty text still has its leading space: one character, no 2-gram.
+      expect(rows[2]).toEqual([]);
+      expect(rows[3]!.reduce((s, [, w]) => s + w, 0)).toBe(11 + 10 + 9); // 12 characters → 11 + 10 + 9 n-grams
+    });
+
+    it('keeps the word block as it was and pads characters per text, whatever the batch', async () => {
+      const [withChars] = await features(['short text'], 1, CHARS);
+      expect(withChars!.filter(([bucket]) => bucket < 2 ** BITS)).toEqual(await wordsOnly('short text'));
+      const [alone] = await charsOnly(['short text']);
+      const [batched] = await charsOnly(['short text', 'a much longer text with many more words in it', '']);
+      expect(batched).toEqual(alone);
+    });
   });
 });
 

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateSynthetic, PRESETS } from '../../../bench/accuracy/synthetic.js';
 import { createFeaturizer, featurizeTexts, planBatches } from '../../../models/text-classifier/lib/featurizer.js';
-import { buildTextClassifierGraph, NAMES, type ClassifierMode, type NgramOrder } from '../../../models/text-classifier/lib/graph.js';
+import { encodeArtifact, loadClassifier } from '../../../models/text-classifier/lib/artifact.js';
+import { weighBlocks } from '../../../models/text-classifier/lib/blocks.js';
+import { buildTextClassifierGraph, featureColumns, NAMES, type CharNgrams, type ClassifierMode, type NgramOrder } from '../../../models/text-classifier/lib/graph.js';
 import { applyTfidf, computeIdf } from '../../../models/text-classifier/lib/tfidf.js';
 import { bucketOf, maxAbsDiff, randomFloats, rowMap, runModel, scoreCsr, TRICKY_TEXTS } from './helpers.js';
 
@@ -46,6 +48,55 @@ describe.each([
       expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
       for (const [bucket, w] of expected) expect(actual.get(bucket)).toBeCloseTo(w, 6);
     }
+  });
+});
+
+describe.each(['single', 'multiple'] as ClassifierMode[])('parity with a character block, %s choice', (mode) => {
+  const charNgrams: CharNgrams = { min: 2, max: 5, maxChars: 40 };
+  const featurizer = { bits: BITS, ngramOrder: 1 as NgramOrder, hashSeed: 0, charNgrams };
+  const columns = featureColumns(featurizer);
+  const idf = randomFloats(columns, 7, 3).map((v, j) => (j % 5 === 0 ? 0 : 1 + Math.abs(v)));
+  const model = { W: randomFloats(columns * C, 8, 3), b: randomFloats(C, 9), idf };
+  const serving = buildTextClassifierGraph({ ...featurizer, labels: LABELS, mode, weights: model, metadata: {} });
+
+  it('scores like the CSR of its own front half, and the trainer weighs count blocks as the graph does', async () => {
+    const graphWeights = await featurizeTexts(TEXTS, { ...featurizer, idf });
+    const ort = (await runModel(serving, TEXTS))[NAMES.output]!.data as Float32Array;
+    expect(maxAbsDiff(scoreCsr(graphWeights, model.W, model.b, mode), ort)).toBeLessThan(1e-5);
+
+    const featurizerOfCounts = await createFeaturizer(featurizer);
+    const blocks = await featurizerOfCounts.featurizeBlocks(TEXTS);
+    await featurizerOfCounts.release();
+    const trainerWeights = weighBlocks([blocks.word[0]!, blocks.char!], idf);
+    for (let i = 0; i < TEXTS.length; i++) {
+      const expected = rowMap(graphWeights, i);
+      const actual = new Map([...rowMap(trainerWeights, i)].filter(([, w]) => w !== 0));
+      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [bucket, w] of expected) expect(actual.get(bucket)).toBeCloseTo(w, 6);
+    }
+  });
+
+  it('serves the compact artifact exactly like the dense graph (non-ASCII, empty and long texts included)', async () => {
+    // Like a trained model: most buckets unseen (zero row, idf 0), so the compact layout applies.
+    const unseen = (j: number) => j % 4 !== 0;
+    const sparse = { W: model.W.map((w, k) => (unseen(Math.floor(k / C)) ? 0 : w)), b: model.b, idf: idf.map((v, j) => (unseen(j) ? 0 : v)) };
+    const artifact = encodeArtifact({ labels: LABELS, mode, featurizer, ...sparse });
+    const classifier = await loadClassifier(artifact);
+    expect(classifier.metadata).toMatchObject({ layout: 'compact', featurizer });
+    const texts = [...TEXTS, 'ÀÉÎ ñandú 😀😀 日本語のテキスト', 'x'.repeat(200)];
+    const { probs } = await classifier.predict(texts);
+    await classifier.release();
+    const denseGraph = buildTextClassifierGraph({ ...featurizer, labels: LABELS, mode, weights: sparse, metadata: {} });
+    const dense = (await runModel(denseGraph, texts))[NAMES.output]!.data as Float32Array;
+    expect(maxAbsDiff(probs, dense)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('scores a batch with no character n-gram at all (empty and one-character texts) by the bias', async () => {
+    const texts = ['', 'a', ''];
+    const ort = (await runModel(serving, texts))[NAMES.output]!.data as Float32Array;
+    const x = await featurizeTexts(texts, { ...featurizer, idf });
+    expect(maxAbsDiff(scoreCsr(x, model.W, model.b, mode), ort)).toBeLessThan(1e-5);
+    expect(Array.from(ort).every(Number.isFinite)).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateSynthetic, PRESETS } from '../../../bench/accuracy/synthetic.js';
 import {
+  SELECTION_GRID,
   createFeaturizer,
   loadClassifier,
   readArtifactMetadata,
@@ -53,13 +54,26 @@ describe('trainTextClassifier, single choice', () => {
   });
 
   it('reuses a featurizer session when given one, and refuses one built differently', async () => {
-    const featurizer = await createFeaturizer({ bits: 12 });
+    // What selection featurizes: every word order of the grid and the character block.
+    const featurizer = await createFeaturizer({ bits: 12, ngramOrder: 2, charNgrams: SELECTION_GRID.charNgrams });
     const options = { ...train, labels: ds.labels, mode: 'single' as const, epochs: 1 };
     const reused = await trainTextClassifier({ ...options, bits: 12, featurizer });
     const fresh = await trainTextClassifier({ ...options, bits: 12 });
     expect(Buffer.from(reused.artifact).equals(Buffer.from(fresh.artifact))).toBe(true);
     await expect(trainTextClassifier({ ...options, bits: 13, featurizer })).rejects.toThrow(/different bits/);
     await featurizer.release();
+  });
+
+  it('searches only the features a reused featurizer computes', async () => {
+    const wordsOnly = await createFeaturizer({ bits: 12, ngramOrder: 1 });
+    const result = await trainTextClassifier({ ...train, labels: ds.labels, mode: 'single', bits: 12, epochs: 1, featurizer: wordsOnly });
+    await wordsOnly.release();
+    const selection = result.metrics.selection;
+    expect('candidates' in selection && selection.candidates.map((c) => [c.settings.wordOrder, c.settings.chars])).toEqual(
+      expect.arrayContaining([[1, false]]),
+    );
+    expect('candidates' in selection && selection.candidates.every((c) => c.settings.wordOrder === 1 && !c.settings.chars)).toBe(true);
+    expect(result.metadata.featurizer).toEqual({ bits: 12, ngramOrder: 1, hashSeed: 0 });
   });
 
   it('rejects malformed input with a message naming the problem', async () => {
