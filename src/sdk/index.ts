@@ -10,6 +10,7 @@
  *   `parseLabelConfig`, `LabelConfigError` (throw it from `setup()` to refuse a config).
  * - Regions (regions.ts): `choicesOf` / `spansOf` / `rectanglesOf` read an annotation's `result`;
  *   `choices` / `span` / `rectangle` build a prediction's regions; `Region` and its typed variants.
+ * - `TextOffsets` (text-offsets.ts): Label Studio's span offsets (code points) ⇄ JavaScript string indices.
  * - `ModelResponse` (model-response.ts): optional wrapper for `predict`'s answer with its own `model_version`.
  * - `parseExtraParams`, `buildLabelMap`: the functions behind `model.extraParams` and `buildLabelMap`.
  * - Types (types.ts): `Task`, `FitContext` (examples, progress, signal, jobId, log), `TrainingExample`,
@@ -46,5 +47,6 @@ export {
   type SpanValue,
   type RectangleValue,
 } from './regions.js';
+export { TextOffsets } from './text-offsets.js';
 export { ModelResponse, type Prediction, type TaskPrediction } from './model-response.js';
 export type { FitContext, FitResult, PredictContext, PredictOutput, PredictParams, Task, TrainingAction, TrainingExample, Json } from './types.js';

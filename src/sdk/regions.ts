@@ -30,11 +30,14 @@ export interface ChoicesRegion extends RegionBase {
   value: { choices: string[]; [key: string]: unknown };
 }
 
-/** A labeled span of text (`<Labels>` on `<Text>`): character offsets into the text, end exclusive. */
+/**
+ * A labeled span of text (`<Labels>` on `<Text>`): offsets into the text in Unicode code points, end exclusive,
+ * as Label Studio counts them (not JavaScript string indices: `TextOffsets` converts).
+ */
 export interface SpanValue {
   start: number;
   end: number;
-  /** The covered text, `text.slice(start, end)`. */
+  /** The covered text. */
   text: string;
   labels: string[];
 }
