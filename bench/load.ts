@@ -1,7 +1,7 @@
 /**
  * Realistic webhook load (`npm run bench:load`, or `npm run bench:webhook -- --realistic`): a labelling team
  * and then a bulk of annotations arriving while the backend trains its models, as a user runs it: the
- * built-in text classifier, the default training policy (no TRAIN_* set), LOG_LEVEL info.
+ * default built-in model (a Choices project: its text classifier), the default training policy (no TRAIN_* set), LOG_LEVEL info.
  *
  *   20 projects; 20,000 ANNOTATION_CREATED events (project.finished_task_number rising); the first 2,000
  *   paced at 200 events/s, the rest as fast as 8 concurrent senders go (a Node fetch client in its own
@@ -74,7 +74,7 @@ const cfg = {
   holdout: Number(args.holdout),
   warmupEvents: Number(args['warmup-events']),
   startTimeoutMs: Number(args['start-timeout-s']) * 1000,
-  model: 'text-classifier',
+  model: 'built-in',
   logLevel: 'info',
   serverEnv: Object.fromEntries(
     args.env!.map((kv) => {

@@ -9,7 +9,7 @@
  * process (predicting on another project, and on the project being retrained), and the API process's
  * RSS after 20 more projects were set up, trained and served.
  *
- *   npm run bench:predict [-- --model text-classifier --duration 10 --rounds 3 --warmup 3 --annotations 10000
+ *   npm run bench:predict [-- --model built-in --duration 10 --rounds 3 --warmup 3 --annotations 10000
  *                              --rss-projects 20 --skip-info --out predict]
  *
  * If the model fails to start, set up or train, the bench falls back to keyword-choices and says so.
@@ -30,7 +30,7 @@ import { requireWrk, runWrk, type WrkResult } from './lib/wrk.js';
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: 'predict' },
-    model: { type: 'string', default: 'text-classifier' },
+    model: { type: 'string', default: 'built-in' },
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },

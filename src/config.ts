@@ -43,7 +43,7 @@ export const envSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     HOST: z.string().min(1).default('0.0.0.0'),
     MODEL_DIR: z.string().min(1).default('./data'),
-    MODEL: z.string().min(1).default('text-classifier'),
+    MODEL: z.string().min(1).default('built-in'),
     REDIS_URL: optionalString.pipe(
       z.union([z.undefined(), z.string().regex(/^rediss?:\/\//, 'expected redis://host:port[/db] or rediss://…')]),
     ),
@@ -80,7 +80,7 @@ export const envSchema = z
     MODEL_CACHE_MAX_MB: positiveInt(1024),
     MODEL_IDLE_UNLOAD_MS: nonNegativeInt(30 * 60 * 1000),
     MODEL_PREFETCH_MS: nonNegativeInt(5 * 60 * 1000),
-    // Read by the built-in text-classifier model (characters of a text it reads); checked here so a bad value stops start-up.
+    // Read by the built-in text models (characters of a text they read); checked here so a bad value stops start-up.
     TEXT_MAX_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
   })
   .superRefine((env, ctx) => {

@@ -8,26 +8,22 @@
  * Before the first training it returns an honest empty prediction (`result: []`, `score: 0`) per task.
  */
 import {
-  LabelConfigError,
   Model,
   NonRetryableError,
   choices,
   choicesOf,
   type FitContext,
   type FitResult,
-  type Json,
   type Prediction,
   type Task,
   type TrainingAction,
 } from '../../src/sdk/index.js';
+import { isOtherModelsArtifact } from '../shared/artifact-format.js';
+import { findTextTarget, textMaxChars, textOf, type TextTarget } from '../shared/text-target.js';
 import { BatchingClassifier } from './lib/batcher.js';
-import { DEFAULT_MAX_TEXT_CHARS, loadClassifier, trainTextClassifier, type ClassifierMode } from './lib/index.js';
+import { ARTIFACT_FORMAT, DEFAULT_MAX_TEXT_CHARS, loadClassifier, trainTextClassifier, type ClassifierMode } from './lib/index.js';
 
-interface Target {
-  control: string;
-  toName: string;
-  dataKey: string;
-  labels: readonly string[];
+interface Target extends TextTarget {
   mode: ClassifierMode;
 }
 
@@ -41,7 +37,7 @@ export default class TextClassifier extends Model {
     this.target = this.findTarget();
     const artifact = await this.loadArtifact();
     // A corrupt artifact throws here: the host then keeps serving the previous version.
-    if (!artifact || !this.target) return;
+    if (!artifact || !this.target || isOtherModelsArtifact(artifact, ARTIFACT_FORMAT)) return;
     this.classifier = new BatchingClassifier(await loadClassifier(artifact));
     const known = new Set(this.target.labels);
     this.columns = new Map(this.classifier.classifier.labels.flatMap((label, column) => (known.has(label) ? [[label, column] as const] : [])));
@@ -86,7 +82,7 @@ export default class TextClassifier extends Model {
       labels: target.labels,
       mode: target.mode,
       metadata: { project: this.projectId, control: target.control },
-      maxTextChars: textMaxChars(),
+      maxTextChars: textMaxChars() ?? DEFAULT_MAX_TEXT_CHARS,
       onProgress: (p) => ctx.progress(p.fraction),
     });
     ctx.log.info({ examples: texts.length, ...trained.timings }, 'text classifier trained');
@@ -103,44 +99,12 @@ export default class TextClassifier extends Model {
     return this.classifier?.classifier.memoryBytes ?? 1024;
   }
 
-  /** The Choices→Text pair to serve. An empty config is accepted (no predictions); any other mismatch is refused. */
+  /** The Choices→Text pair to serve, with its choice mode. */
   private findTarget(): Target | undefined {
-    const wanted = requestedControl(this.extraParams);
-    const found = this.findTag('Choices', 'Text', wanted ? { nameFilter: (name) => name === wanted } : {});
-    if (!found) {
-      if (Object.keys(this.labelInterface.controls).length === 0 && !wanted) return undefined;
-      throw new LabelConfigError(
-        wanted
-          ? `extra_params names control "${wanted}", which is not a Choices control on a Text object`
-          : 'TextClassifier needs a <Choices> control on a <Text> object in the label config',
-      );
-    }
-    const { fromName: control, toName, value: dataKey } = found;
-    const choiceAttr = (this.labelInterface.controlAttributes[control]?.choice ?? 'single').toLowerCase();
-    return { control, toName, dataKey, labels: this.labelInterface.labels(control), mode: choiceAttr === 'multiple' ? 'multiple' : 'single' };
+    const found = findTextTarget(this, 'Choices', 'TextClassifier');
+    if (!found) return undefined;
+    const choiceAttr = (this.labelInterface.controlAttributes[found.control]?.choice ?? 'single').toLowerCase();
+    return { ...found, mode: choiceAttr === 'multiple' ? 'multiple' : 'single' };
   }
 }
 
-/**
- * A `<Text>` value is a string; numbers and booleans read as their text. An object or array has no text to
- * classify, and stringifying one costs time and stack without bound (a hostile depth overflows it).
- */
-function textOf(value: unknown): string {
-  if (typeof value === 'string') return value;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
-}
-
-/**
- * TEXT_MAX_CHARS (validated at start-up): how much of each text a training reads. The artifact records it
- * and serving cuts texts to the artifact's value, so a change takes effect with the next training.
- */
-function textMaxChars(): number {
-  const value = process.env.TEXT_MAX_CHARS?.trim();
-  return value ? Number(value) : DEFAULT_MAX_TEXT_CHARS;
-}
-
-/** The control named by `extra_params` `{"control": "…"}`, if any (the SDK has already parsed the JSON). */
-function requestedControl(extraParams: Json): string | undefined {
-  const control = extraParams !== null && typeof extraParams === 'object' && !Array.isArray(extraParams) ? extraParams.control : undefined;
-  return typeof control === 'string' && control ? control : undefined;
-}

@@ -9,7 +9,7 @@ const main = () => import('../main.js');
 
 const ENVIRONMENT_HELP = `
 Configuration comes from the environment (flags win over it), among others:
-  MODEL        built-in model name or path to a .ts/.js model file (default text-classifier)
+  MODEL        built-in model name or path to a .ts/.js model file (default built-in)
   PORT, HOST   where to listen (default 9090, 0.0.0.0)
   MODEL_DIR    data folder: state, model versions, downloaded files (default ./data)
   REDIS_URL    redis://host:6379 switches to distributed mode (API and workers share Redis)

@@ -92,7 +92,7 @@ describe('help and version', () => {
 
 describe.concurrent('start-up failures: one line, the fix, exit code 2', () => {
   it('an unknown model name', async () => {
-    expectStartupFailure(await runCli(['start'], { MODEL: 'nope' }), /model "nope" not found .* built-in name \(keyword-choices, text-classifier\)/);
+    expectStartupFailure(await runCli(['start'], { MODEL: 'nope' }), /model "nope" not found .* built-in name \(built-in, keyword-choices, span-tagger, text-classifier\)/);
   });
 
   it('a model file that does not compile', async () => {

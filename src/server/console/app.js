@@ -243,7 +243,7 @@ function drawChart(el, data) {
   el.uplot = undefined;
   el.dataset.labels = JSON.stringify(data.labels);
   if (!data.series.some((values) => values.some(isNum))) {
-    el.replaceChildren(h('p', { class: 'empty' }, "No accuracy or macro-F1 yet: they appear once a training reports them (the built-in text-classifier does when it holds out a validation split)."));
+    el.replaceChildren(h('p', { class: 'empty' }, "No accuracy or macro-F1 yet: they appear once a training reports them (the built-in models do when they hold out a validation split)."));
     return;
   }
   el.replaceChildren();
