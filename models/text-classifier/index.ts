@@ -21,7 +21,20 @@ import {
 import { isOtherModelsArtifact } from '../shared/artifact-format.js';
 import { findTextTarget, textMaxChars, textOf, type TextTarget } from '../shared/text-target.js';
 import { BatchingClassifier } from './lib/batcher.js';
-import { ARTIFACT_FORMAT, DEFAULT_MAX_TEXT_CHARS, loadClassifier, trainTextClassifier, type ClassifierMode } from './lib/index.js';
+import {
+  ARTIFACT_FORMAT,
+  DEFAULT_MAX_TEXT_CHARS,
+  loadClassifier,
+  trainTextClassifier,
+  type ClassifierMode,
+  type Selection,
+  type TrainTextClassifierInput,
+} from './lib/index.js';
+
+/** Artifact metadata: how many examples the served setting was selected on (the grid's last run). */
+const SELECTED_AT = 'selected_at';
+/** Growth of the examples since the grid's last run that makes a training run it again. */
+const RESELECT_GROWTH = 1.5;
 
 interface Target extends TextTarget {
   mode: ClassifierMode;
@@ -76,17 +89,36 @@ export default class TextClassifier extends Model {
     if (texts.length === 0) {
       throw new NonRetryableError(`no usable "${target.control}" annotations yet (${ctx.examples.length} stored examples); annotate some tasks first`);
     }
+    const reused = this.reusableSelection(texts.length, target.labels);
     const trained = await trainTextClassifier({
       texts,
       targets: target.mode === 'single' ? targets.map((t) => t[0]!) : targets,
       labels: target.labels,
       mode: target.mode,
-      metadata: { project: this.projectId, control: target.control },
+      ...(reused ? { select: false, ...reused.options } : {}),
+      metadata: { project: this.projectId, control: target.control, [SELECTED_AT]: String(reused?.selectedAt ?? texts.length) },
       maxTextChars: textMaxChars() ?? DEFAULT_MAX_TEXT_CHARS,
       onProgress: (p) => ctx.progress(p.fraction),
     });
-    ctx.log.info({ examples: texts.length, ...trained.timings }, 'text classifier trained');
-    return { artifact: trained.artifact, metrics: { ...trained.metrics, timings: trained.timings } as never };
+    ctx.log.info({ examples: texts.length, selectionReused: !!reused, ...trained.timings }, 'text classifier trained');
+    const selection = reused ? { ...trained.metrics.selection, reusedFrom: this.modelVersion, selectedAt: reused.selectedAt } : trained.metrics.selection;
+    return { artifact: trained.artifact, metrics: { ...trained.metrics, selection, timings: trained.timings } as never };
+  }
+
+  /**
+   * Model selection costs 3–4× a plain fit, and its answer moves little while the data grows a little: a retrain
+   * keeps the served model's setting until the examples have grown by RESELECT_GROWTH since its grid ran (or the
+   * labels changed), so the trainings of a busy project stay cheap and Start Training after a burst answers fast.
+   */
+  private reusableSelection(examples: number, labels: readonly string[]): { options: Partial<TrainTextClassifierInput>; selectedAt: number } | undefined {
+    const served = this.classifier?.classifier.metadata;
+    const chosen = (served?.metrics?.selection as Selection | undefined)?.chosen;
+    const selectedAt = Number(served?.extra[SELECTED_AT]);
+    if (!served || !chosen || !(selectedAt > 0) || examples >= selectedAt * RESELECT_GROWTH) return undefined;
+    if (served.labels.length !== labels.length || served.labels.some((label, i) => label !== labels[i])) return undefined;
+    const charNgrams = chosen.chars ? served.featurizer.charNgrams : undefined;
+    if (chosen.chars && !charNgrams) return undefined;
+    return { options: { ngramOrder: chosen.wordOrder, charNgrams: charNgrams ?? false, l2: chosen.l2, classWeight: chosen.classWeight }, selectedAt };
   }
 
   override async dispose(): Promise<void> {

@@ -121,6 +121,26 @@ describe('text-classifier with createTestModel', () => {
     }
   });
 
+  it('runs model selection again only once the examples have grown by half since it last ran', async () => {
+    const tm = await createTestModel(TextClassifier, { labelConfig: SINGLE });
+    const examples = (n: number): TestExample[] =>
+      Array.from({ length: n }, (_, i) => ({ data: { text: makeText(LABELS[i % 3]!, i + 1) }, result: choicesRegion('topic', [LABELS[i % 3]!]) }));
+    type Selection = { chosen: unknown; candidates?: unknown[]; reusedFrom?: string; selectedAt?: number };
+    const selectionOf = (metrics: Record<string, unknown>) => metrics.selection as Selection;
+    try {
+      const first = selectionOf((await tm.fit(examples(100))).metrics);
+      expect(first.candidates?.length).toBeGreaterThan(1);
+      const second = await tm.fit(examples(140));
+      expect(selectionOf(second.metrics)).toMatchObject({ chosen: first.chosen, reusedFrom: 'TextClassifier-v1', selectedAt: 100 });
+      expect(selectionOf((await tm.fit(examples(149))).metrics)).toMatchObject({ reusedFrom: 'TextClassifier-v2', selectedAt: 100 });
+      const again = selectionOf((await tm.fit(examples(150))).metrics);
+      expect(again.reusedFrom).toBeUndefined();
+      expect(again.candidates?.length).toBeGreaterThan(1);
+    } finally {
+      await tm.close();
+    }
+  });
+
   it('refuses a label config without a Choices control on a Text object', async () => {
     await expect(createTestModel(TextClassifier, { labelConfig: NO_CHOICES })).rejects.toThrow(/Choices/);
   });
