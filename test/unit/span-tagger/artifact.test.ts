@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectArtifactError as expectArtifactErrorOf, setMeta, tamper } from '../../support/artifacts.js';
 import {
   ARTIFACT_FORMAT,
   ArtifactError,
@@ -11,7 +12,7 @@ import {
 import { NAMES } from '../../../models/span-tagger/lib/graph.js';
 import { tagCount } from '../../../models/span-tagger/lib/tags.js';
 import { encodeArtifact as encodeClassifier } from '../../../models/text-classifier/lib/artifact.js';
-import { decodeModel, encodeModel, int32RawTensor, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
+import { int32RawTensor } from '../../../models/text-classifier/lib/onnx-builder.js';
 import { createRandom } from '../../../models/text-classifier/lib/random.js';
 
 const BITS = 10;
@@ -38,30 +39,9 @@ const input = {
 };
 const good = encodeArtifact(input);
 
-function tamper(bytes: Uint8Array, change: (m: ModelProto) => void): Uint8Array {
-  const model = decodeModel(bytes);
-  change(model);
-  return encodeModel(model);
-}
 
-function setMeta(key: string, value: string | undefined) {
-  return (m: ModelProto) => {
-    m.metadataProps = m.metadataProps.filter((p) => p.key !== key);
-    if (value !== undefined) m.metadataProps.push({ key, value });
-  };
-}
 
-function expectArtifactError(fn: () => unknown, code: ArtifactError['code'], message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ArtifactError);
-    expect((error as ArtifactError).code).toBe(code);
-    expect((error as Error).message).toMatch(message);
-    return;
-  }
-  expect.fail('expected an ArtifactError');
-}
+const expectArtifactError = (fn: () => unknown, code: ArtifactError['code'], message: RegExp) => expectArtifactErrorOf(ArtifactError, fn, code, message);
 
 describe('span-tagger artifact', () => {
   it('keeps only the buckets with a weight, and reads its metadata back', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectArtifactError as expectArtifactErrorOf, setMeta, tamper } from '../../support/artifacts.js';
 import {
   ArtifactError,
   encodeArtifact,
@@ -8,7 +9,6 @@ import {
   type EncodeArtifactInput,
 } from '../../../models/text-classifier/lib/artifact.js';
 import { buildTextClassifierGraph } from '../../../models/text-classifier/lib/graph.js';
-import { decodeModel, encodeModel, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
 import { createRandom } from '../../../models/text-classifier/lib/random.js';
 import { maxAbsDiff, randomFloats } from './helpers.js';
 
@@ -32,31 +32,9 @@ function input(overrides: Partial<EncodeArtifactInput> = {}): EncodeArtifactInpu
 
 const good = encodeArtifact(input());
 
-/** Decode, change, re-encode: for artifacts whose metadata disagrees with their graph. */
-function tamper(bytes: Uint8Array, change: (m: ModelProto) => void): Uint8Array {
-  const model = decodeModel(bytes);
-  change(model);
-  return encodeModel(model);
-}
 
-function setMeta(key: string, value: string | undefined) {
-  return (m: ModelProto) => {
-    m.metadataProps = m.metadataProps.filter((p) => p.key !== key);
-    if (value !== undefined) m.metadataProps.push({ key, value });
-  };
-}
 
-function expectArtifactError(fn: () => unknown, code: ArtifactError['code'], message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ArtifactError);
-    expect((error as ArtifactError).code).toBe(code);
-    expect((error as Error).message).toMatch(message);
-    return;
-  }
-  expect.fail('expected an ArtifactError');
-}
+const expectArtifactError = (fn: () => unknown, code: ArtifactError['code'], message: RegExp) => expectArtifactErrorOf(ArtifactError, fn, code, message);
 
 describe('artifact metadata', () => {
   it('round-trips labels, mode, featurizer settings, threshold, metrics and extra keys', () => {
