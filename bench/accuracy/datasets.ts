@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { brownVersion, findBrownCorpus, GENRES, loadBrownParagraphs, type BrownParagraph } from '../spans/brown.js';
-import { createRandom, shuffleInPlace, type Random } from '../../models/text-classifier/lib/random.js';
+import { createRandom, shuffleInPlace, type Random } from '../../models/shared/random.js';
 import { generateSynthetic, PRESETS, type SyntheticDataset } from './synthetic.js';
 
 export type Dataset = SyntheticDataset & {

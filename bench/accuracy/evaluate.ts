@@ -4,7 +4,7 @@
  */
 import { loadClassifier, trainTextClassifier, type TrainTextClassifierInput, type TrainTextClassifierResult } from '../../models/text-classifier/lib/index.js';
 import { argmaxRow, multipleChoiceMetrics, singleChoiceMetrics } from '../../models/text-classifier/lib/metrics.js';
-import { createRandom, shuffleInPlace, type Random } from '../../models/text-classifier/lib/random.js';
+import { createRandom, shuffleInPlace, type Random } from '../../models/shared/random.js';
 import { encodeTargets, splitTrainValidation } from '../../models/text-classifier/lib/trainer.js';
 import type { Dataset } from './datasets.js';
 

@@ -6,7 +6,7 @@
  * (so only bigrams separate them). Every text is mostly Zipf-distributed filler words; a fraction
  * of labels is flipped (label noise). Words are pronounceable pseudo-words, so nothing is copied.
  */
-import { createRandom, randomInt, type Random } from '../../models/text-classifier/lib/random.js';
+import { createRandom, randomInt, type Random } from '../../models/shared/random.js';
 
 export interface SyntheticOptions {
   name: string;

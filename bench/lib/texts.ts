@@ -3,7 +3,7 @@
  * common filler words, so the texts are all different and a model has something to learn.
  * Not an accuracy benchmark (bench/accuracy has that); just realistic-looking, varied input.
  */
-import { createRandom } from '../../models/text-classifier/lib/random.js';
+import { createRandom } from '../../models/shared/random.js';
 
 export const CHOICES = ['Positive', 'Negative', 'Neutral'] as const;
 

@@ -15,7 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spanMetrics, type LabeledSpan, type SpanMetrics } from '../../models/span-tagger/lib/metrics.js';
-import { createRandom, shuffleInPlace } from '../../models/text-classifier/lib/random.js';
+import { createRandom, shuffleInPlace } from '../../models/shared/random.js';
 import { capitalisationBaseline, type CapitalisationOptions } from './baselines.js';
 import { brownVersion, findBrownCorpus, loadBrownParagraphs, SPAN_LABELS, splitBrown, type BrownParagraph } from './brown.js';
 import { startClock, type Elapsed } from './clock.js';

@@ -4,7 +4,7 @@
  * trains again, and that file is not corrupt, just not ours: the model then predicts nothing instead of failing
  * (a failing setup would mark a good version bad).
  */
-import { decodeModel } from '../text-classifier/lib/onnx-builder.js';
+import { decodeModel } from '../shared/onnx-builder.js';
 
 /** True when `bytes` is an ONNX model whose `format` metadata names a format other than `ownFormat`. */
 export function isOtherModelsArtifact(bytes: Uint8Array, ownFormat: string): boolean {

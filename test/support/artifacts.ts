@@ -1,6 +1,6 @@
 /** Helpers for the built-in models' artifact tests: tamper with an ONNX file, expect a typed artifact error. */
 import { expect } from 'vitest';
-import { decodeModel, encodeModel, type ModelProto } from '../../models/text-classifier/lib/onnx-builder.js';
+import { decodeModel, encodeModel, type ModelProto } from '../../models/shared/onnx-builder.js';
 import type { ArtifactErrorCode, ModelArtifactError } from '../../models/shared/artifact-metadata.js';
 
 /** Decode, change, re-encode: for artifacts whose metadata disagrees with their graph. */

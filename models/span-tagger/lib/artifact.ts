@@ -15,8 +15,8 @@ import {
   tensorElementCount,
   type ModelProto,
   type TensorProto,
-} from '../../text-classifier/lib/onnx-builder.js';
-import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars } from '../../text-classifier/lib/text-limit.js';
+} from '../../shared/onnx-builder.js';
+import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars } from '../../shared/text-limit.js';
 import { parseTemplates, type FeatureConfig } from './features.js';
 import { NAMES, OPSET_AI_ONNX, buildSpanTaggerGraph } from './graph.js';
 import { TAG_SCHEME, tagCount } from './tags.js';

@@ -2,7 +2,7 @@
  * Texts → tokens → feature rows (and, for training, gold tags). The same code path serves training and
  * prediction, so both read the same prefix of a text and featurize it identically.
  */
-import { truncateText } from '../../text-classifier/lib/text-limit.js';
+import { truncateText } from '../../shared/text-limit.js';
 import { featurize, type FeatureConfig } from './features.js';
 import { spansToTags, type SpanLike } from './tags.js';
 import { tokenize, type Tokens } from './tokenizer.js';

@@ -17,7 +17,7 @@ import {
   int64Tensor,
   node,
   valueInfo,
-} from '../../text-classifier/lib/onnx-builder.js';
+} from '../../shared/onnx-builder.js';
 
 export const OPSET_AI_ONNX = 20;
 

@@ -8,8 +8,8 @@
  *
  * CPU-bound and synchronous during the fit: call it from a worker thread, not the HTTP thread.
  */
-import { createRandom, shuffleInPlace } from '../../text-classifier/lib/random.js';
-import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars } from '../../text-classifier/lib/text-limit.js';
+import { createRandom, shuffleInPlace } from '../../shared/random.js';
+import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars } from '../../shared/text-limit.js';
 import { ArtifactError, MAX_BITS, MIN_BITS, encodeArtifact } from './artifact.js';
 import { fitTemperature, type ScoredText } from './calibrate.js';
 import { Decoder } from './decode.js';

@@ -7,9 +7,8 @@
  * between. The Gather's [T, F, K] intermediate bounds a run's memory: 4,096 tokens × 27 × 5 floats ≈ 2.2 MB.
  */
 import * as ort from 'onnxruntime-node';
-import { SESSION_OVERHEAD_BYTES } from '../../text-classifier/lib/compact.js';
-import { encodeModel } from '../../text-classifier/lib/onnx-builder.js';
-import { createSession } from '../../text-classifier/lib/session.js';
+import { encodeModel } from '../../shared/onnx-builder.js';
+import { SESSION_OVERHEAD_BYTES, createSession } from '../../shared/session.js';
 import { ArtifactError, validateArtifact, type ArtifactMetadata } from './artifact.js';
 import { Decoder, spanScore, tagMarginals, type Transitions } from './decode.js';
 import { encodeText, type EncodedText } from './encode.js';

@@ -29,9 +29,9 @@ import {
 } from './graph.js';
 import { planBatches, type BatchLimits } from './featurizer.js';
 import { argmaxRow } from './metrics.js';
-import { DataType, MS_DOMAIN, decodeModel, encodeModel, readInt32RawTensor, tensorElementCount, type ModelProto, type TensorProto } from './onnx-builder.js';
-import { createSession } from './session.js';
-import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
+import { DataType, MS_DOMAIN, decodeModel, encodeModel, readInt32RawTensor, tensorElementCount, type ModelProto, type TensorProto } from '../../shared/onnx-builder.js';
+import { createSession } from '../../shared/session.js';
+import { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from '../../shared/text-limit.js';
 
 export const ARTIFACT_FORMAT = 'ls-ml-backend.text-classifier';
 /**

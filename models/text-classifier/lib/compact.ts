@@ -8,6 +8,7 @@
  * gathers exactly the values the dense model would, in the same order: probabilities are bit-identical.
  */
 import { INT16_REMAP_ROWS } from './graph.js';
+import { SESSION_OVERHEAD_BYTES } from '../../shared/session.js';
 
 export interface CompactWeights {
   /** kept bucket ids, strictly increasing; bucket `buckets[k]` reads row k */
@@ -51,13 +52,6 @@ export function compactWeights(W: Float32Array, idf: Float32Array, classes: numb
 export function weightBytes(rows: number, classes: number): number {
   return rows * (classes + 1) * 4;
 }
-
-/**
- * RSS a loaded classifier adds beyond its tables: the onnxruntime session, its kernels (the Tokenizer's
- * compiled pattern among them) and its memory arena after small runs. Measured: 20 sessions of one model,
- * each after a 64-text run, RSS delta / 20, minus the tables (dense 6.1 MiB, compact 2.4 MiB per model).
- */
-export const SESSION_OVERHEAD_BYTES = 1.75 * 2 ** 20;
 
 /** What one served model holds: W + idf (float32), the compact remap table (int16 or int32), the session. */
 export function servedBytes(model: { columns: number; rows: number; classes: number; compact: boolean }): number {

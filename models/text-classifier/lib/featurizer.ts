@@ -9,8 +9,8 @@
 import * as ort from 'onnxruntime-node';
 import { mergeBlocks } from './blocks.js';
 import { NAMES, buildFeaturizerGraph, featureColumns, featurizerOutputs, resolveFeaturizerOptions, type FeaturizerGraphOptions, type FeaturizerOptions } from './graph.js';
-import { createSession } from './session.js';
-import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from './text-limit.js';
+import { createSession } from '../../shared/session.js';
+import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars, truncateTexts } from '../../shared/text-limit.js';
 
 /** Compressed sparse rows; row i is indices/values[indptr[i] .. indptr[i+1]). Indices are unique per row. */
 export interface SparseRows {

@@ -33,7 +33,7 @@ import {
   type ModelProto,
   type NodeProto,
   type TensorProto,
-} from './onnx-builder.js';
+} from '../../shared/onnx-builder.js';
 
 export type ClassifierMode = 'single' | 'multiple';
 export type NgramOrder = 1 | 2 | 3;

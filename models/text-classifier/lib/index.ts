@@ -12,7 +12,7 @@ import { weighBlocks } from './blocks.js';
 import { createFeaturizer, type Featurizer, type SparseRows } from './featurizer.js';
 import { DEFAULT_FEATURIZER_OPTIONS, resolveFeaturizerOptions, type CharNgrams, type ClassifierMode, type FeaturizerOptions, type NgramOrder } from './graph.js';
 import { SELECTION_GRID, blocksFor, selectAndFit, type SearchSpace, type SelectedMetrics, type Setting } from './selection.js';
-import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars } from './text-limit.js';
+import { DEFAULT_MAX_TEXT_CHARS, assertMaxTextChars } from '../../shared/text-limit.js';
 import { FIT_DEFAULTS, type ClassWeight, type FitOptions, type FitProgress } from './trainer.js';
 
 export { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, encodeArtifact, loadClassifier, readArtifactMetadata, validateArtifact } from './artifact.js';
@@ -24,7 +24,7 @@ export type { CharNgrams, ClassifierMode, FeaturizerOptions, NgramOrder } from '
 export { DEFAULT_SETTING, SELECTION_GRID, selectAndFit } from './selection.js';
 export type { Candidate, SearchSpace, SelectedMetrics, Selection, Setting } from './selection.js';
 export { applyTfidf, computeIdf } from './tfidf.js';
-export { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, truncateText } from './text-limit.js';
+export { DEFAULT_MAX_TEXT_CHARS, MAX_MAX_TEXT_CHARS, truncateText } from '../../shared/text-limit.js';
 export { fitTextClassifier, FIT_DEFAULTS } from './trainer.js';
 export type { ClassWeight, FitOptions, FitResult, TrainingMetrics } from './trainer.js';
 

@@ -19,7 +19,7 @@
 import { keepRows, mergeBlocks, withColumns } from './blocks.js';
 import type { FeatureBlocks, SparseRows } from './featurizer.js';
 import { DEFAULT_FEATURIZER_OPTIONS, type CharNgrams, type NgramOrder } from './graph.js';
-import { createRandom, shuffleInPlace } from './random.js';
+import { createRandom, shuffleInPlace } from '../../shared/random.js';
 import {
   assertFitInputs,
   FIT_DEFAULTS,

@@ -18,7 +18,7 @@
 import type { SparseRows } from './featurizer.js';
 import type { ClassifierMode } from './graph.js';
 import { multipleChoiceMetrics, singleChoiceMetrics } from './metrics.js';
-import { createRandom, shuffleInPlace, type Random } from './random.js';
+import { createRandom, shuffleInPlace, type Random } from '../../shared/random.js';
 import { weighBlocks } from './blocks.js';
 import { computeIdf } from './tfidf.js';
 

@@ -12,8 +12,8 @@ import {
 import { NAMES } from '../../../models/span-tagger/lib/graph.js';
 import { tagCount } from '../../../models/span-tagger/lib/tags.js';
 import { encodeArtifact as encodeClassifier } from '../../../models/text-classifier/lib/artifact.js';
-import { int32RawTensor } from '../../../models/text-classifier/lib/onnx-builder.js';
-import { createRandom } from '../../../models/text-classifier/lib/random.js';
+import { int32RawTensor } from '../../../models/shared/onnx-builder.js';
+import { createRandom } from '../../../models/shared/random.js';
 
 const BITS = 10;
 const LABELS = ['Name', 'Number'];

@@ -1,6 +1,6 @@
 /** Generated span data for the span-tagger tests: sentences with person names and numbers, seeded. */
 import type { SpanExample, TrainingSpan } from '../../../models/span-tagger/lib/index.js';
-import { createRandom, randomInt, type Random } from '../../../models/text-classifier/lib/random.js';
+import { createRandom, randomInt, type Random } from '../../../models/shared/random.js';
 
 const FIRST = ['John', 'Mary', 'Ivan', 'Olga', 'Pierre', 'Ana', 'Kofi', 'Mei', 'Lars', 'Priya', 'Omar', 'Sofia', 'Hiro', 'Eva', 'Tomás', 'Zoë'];
 const LAST = ['Smith', 'Petrov', 'Dubois', 'García', 'Mensah', 'Chen', 'Larsen', 'Patel', 'Haddad', 'Rossi', 'Tanaka', 'Novak', 'Müller', "O'Neil"];

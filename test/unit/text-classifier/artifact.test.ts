@@ -9,7 +9,7 @@ import {
   type EncodeArtifactInput,
 } from '../../../models/text-classifier/lib/artifact.js';
 import { buildTextClassifierGraph } from '../../../models/text-classifier/lib/graph.js';
-import { createRandom } from '../../../models/text-classifier/lib/random.js';
+import { createRandom } from '../../../models/shared/random.js';
 import { maxAbsDiff, randomFloats } from './helpers.js';
 
 const BITS = 10;

@@ -5,7 +5,7 @@ import { ArtifactError, encodeArtifact, loadClassifier, validateArtifact } from 
 import { compactWeights } from '../../../models/text-classifier/lib/compact.js';
 import { featureColumns, withRemapTable } from '../../../models/text-classifier/lib/graph.js';
 import { trainTextClassifier, type TrainTextClassifierInput } from '../../../models/text-classifier/lib/index.js';
-import { decodeModel, encodeModel, readFloatTensor, readInt32RawTensor, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
+import { decodeModel, encodeModel, readFloatTensor, readInt32RawTensor, type ModelProto } from '../../../models/shared/onnx-builder.js';
 import { FIXTURE_LABELS, FIXTURE_PROBE_TEXTS, fixtureTrainingSet } from './fixtures/dense-v1-data.js';
 import { TRICKY_TEXTS, maxAbsDiff, randomFloats } from './helpers.js';
 

@@ -11,7 +11,7 @@ import {
   type CharNgrams,
   type NgramOrder,
 } from '../../../models/text-classifier/lib/graph.js';
-import { DataType, decodeModel, IR_VERSION, MS_DOMAIN, type ModelProto } from '../../../models/text-classifier/lib/onnx-builder.js';
+import { DataType, decodeModel, IR_VERSION, MS_DOMAIN, type ModelProto } from '../../../models/shared/onnx-builder.js';
 import { bucketOf, murmur3, randomFloats, runModel, TRICKY_TEXTS } from './helpers.js';
 
 const BITS = 12;

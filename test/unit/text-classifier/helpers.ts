@@ -1,8 +1,8 @@
 /** Shared helpers for the text-classifier tests (real onnxruntime sessions, no mocks). */
 import * as ort from 'onnxruntime-node';
 import type { SparseRows } from '../../../models/text-classifier/lib/featurizer.js';
-import { createRandom } from '../../../models/text-classifier/lib/random.js';
-import { createSession } from '../../../models/text-classifier/lib/session.js';
+import { createRandom } from '../../../models/shared/random.js';
+import { createSession } from '../../../models/shared/session.js';
 
 /** Texts that exercise the normaliser and tokenizer: non-ASCII, empty, punctuation-only, one token. */
 export const TRICKY_TEXTS = [

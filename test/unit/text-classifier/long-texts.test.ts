@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeArtifact, loadClassifier, readArtifactMetadata } from '../../../models/text-classifier/lib/artifact.js';
 import { createFeaturizer } from '../../../models/text-classifier/lib/featurizer.js';
 import { trainTextClassifier } from '../../../models/text-classifier/lib/index.js';
-import { decodeModel, encodeModel } from '../../../models/text-classifier/lib/onnx-builder.js';
-import { DEFAULT_MAX_TEXT_CHARS, truncateText, truncateTexts } from '../../../models/text-classifier/lib/text-limit.js';
+import { decodeModel, encodeModel } from '../../../models/shared/onnx-builder.js';
+import { DEFAULT_MAX_TEXT_CHARS, truncateText, truncateTexts } from '../../../models/shared/text-limit.js';
 import { maxAbsDiff, randomFloats, rowMap } from './helpers.js';
 
 const TRAIN = {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSynthetic, PRESETS } from '../../../bench/accuracy/synthetic.js';
 import { readArtifactMetadata, loadClassifier, trainTextClassifier } from '../../../models/text-classifier/lib/index.js';
 import { singleChoiceMetrics } from '../../../models/text-classifier/lib/metrics.js';
-import { createRandom, randomInt } from '../../../models/text-classifier/lib/random.js';
+import { createRandom, randomInt } from '../../../models/shared/random.js';
 import { DEFAULT_SETTING, SELECTION_GRID, type Candidate, type Selection } from '../../../models/text-classifier/lib/selection.js';
 import { classWeights, encodeTargets } from '../../../models/text-classifier/lib/trainer.js';
 

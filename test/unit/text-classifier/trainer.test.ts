@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSynthetic, PRESETS, type SyntheticDataset } from '../../../bench/accuracy/synthetic.js';
 import { featurizeTexts, type SparseRows } from '../../../models/text-classifier/lib/featurizer.js';
 import { multipleChoiceMetrics, singleChoiceMetrics } from '../../../models/text-classifier/lib/metrics.js';
-import { createRandom, shuffleInPlace } from '../../../models/text-classifier/lib/random.js';
+import { createRandom, shuffleInPlace } from '../../../models/shared/random.js';
 import { applyTfidf } from '../../../models/text-classifier/lib/tfidf.js';
 import { encodeTargets, fitTextClassifier, splitTrainValidation } from '../../../models/text-classifier/lib/trainer.js';
 import { scoreCsr } from './helpers.js';
