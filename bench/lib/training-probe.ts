@@ -66,12 +66,18 @@ export async function startTrainingAll(
     const t0 = performance.now();
     const deadline = Date.now() + timeoutMs;
     const seconds = () => round((performance.now() - t0) / 1000, 2);
-    const { job } = await mustJson<{ job: string | null }>(`${baseUrl}/webhook`, { body: startTraining(project, counters) });
-    if (!job) return { project, job, version: null, jobS: null, servedS: null, error: 'no job id in the answer' };
+    const answered = (await mustJson<{ job: string | null }>(`${baseUrl}/webhook`, { body: startTraining(project, counters) })).job;
+    if (!answered) return { project, job: answered, version: null, jobS: null, servedS: null, error: 'no job id in the answer' };
+    let job = answered;
     let version: string | null = null;
     let jobS: number | null = null;
     for (;;) {
-      const { status, body } = await httpJson<{ status: string; version: string | null; error: string | null }>(`${baseUrl}/jobs/${encodeURIComponent(job)}`);
+      const { status, body } = await httpJson<{ status: string; version: string | null; error: string | null; supersededBy?: string }>(`${baseUrl}/jobs/${encodeURIComponent(job)}`);
+      // A request folded into a job that was already due: that job trains its data, so wait for it instead.
+      if (status === 200 && body.status === 'superseded' && body.supersededBy && Date.now() <= deadline) {
+        job = body.supersededBy;
+        continue;
+      }
       if (status === 200 && body.status === 'completed') {
         jobS = seconds();
         version = body.version ?? (await mustJson<ProjectStatsBody>(`${baseUrl}/projects/${project}/stats`)).servedVersion ?? null;
